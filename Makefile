@@ -1,0 +1,45 @@
+# medtutor: `make run` serves the demo, `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/medtutor
+
+.PHONY: run test test-sqlite test-postgres lint bench clean install
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "medtutor needs $(PYTHON) (Python 3.11 or newer); set PYTHON=..."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the dependency list or the lock changes, so a second `make run` starts in seconds.
+$(STAMP): $(BIN)/python pyproject.toml requirements.lock
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/medtutor migrate
+	$(BIN)/medtutor demo load
+	$(BIN)/medtutor serve --host $(HOST) --port $(PORT)
+
+test: test-sqlite test-postgres lint
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest -n 2
+
+# The same suite on PostgreSQL (browser tests run once, on SQLite).
+test-postgres: $(STAMP)
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 -m "not browser"
+
+lint: $(STAMP)
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_import.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -1,0 +1,3 @@
+from medtutor.cli import main
+
+main()

@@ -1,0 +1,115 @@
+"""Users with one role each, cohorts, accommodations and personal API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class Role(models.TextChoices):
+    STUDENT = "student", "Student"
+    FACULTY = "faculty", "Faculty"
+    ADMIN = "admin", "Program administrator"
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT)
+    display_name = models.CharField(max_length=150, blank=True)
+
+    @property
+    def is_student(self) -> bool:
+        return self.role == Role.STUDENT
+
+    @property
+    def is_faculty(self) -> bool:
+        return self.role == Role.FACULTY
+
+    @property
+    def is_program_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def can_author(self) -> bool:
+        """Faculty and administrators write and import content."""
+        return self.role in (Role.FACULTY, Role.ADMIN)
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+
+class Cohort(models.Model):
+    """A class year or a course section."""
+
+    code = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=150)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="cohorts", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-year", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Accommodation(models.Model):
+    """Per-student exam accommodations; exams read them to set each student's deadline."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="accommodation")
+    extra_time_percent = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(200)],
+        help_text="Extra time on timed exams, in percent of the time limit (e.g. 25 or 50).")
+    rest_breaks = models.BooleanField(default=False, help_text="May pause the exam clock for rest breaks.")
+    rest_break_minutes = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(240)])
+    notes = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: +{self.extra_time_percent}%"
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def active(self) -> ApiTokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+    def find(self, raw: str) -> ApiToken | None:
+        return self.active().select_related("user").filter(digest=_hash_token(raw)).first()
+
+
+class ApiToken(models.Model):
+    """A personal token for scripts. Only its SHA-256 is stored; the token is shown once."""
+
+    PREFIX = "mt_"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80)
+    digest = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=12)  # the first characters, to tell tokens apart
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint}…)"
+
+    @classmethod
+    def issue(cls, user: User, name: str) -> tuple[ApiToken, str]:
+        raw = cls.PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name, digest=_hash_token(raw), hint=raw[:10])
+        return token, raw

@@ -1,0 +1,250 @@
+"""`medtutor`: run, set up and look after a medtutor instance.
+
+Each command sets Django up only when it runs, so `medtutor --help` is instant and `bench` can
+point Django at a scratch database before anything connects.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(help="medtutor: an open platform for medical education.", no_args_is_help=True,
+                  add_completion=False)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo content and users.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks (each prints ours beside a baseline from the same run).",
+                        no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(demo_app, name="demo")
+app.add_typer(bench_app, name="bench")
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medtutor.settings")
+    import django
+
+    django.setup()
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _manage(*args: str) -> None:
+    from django.core.management import call_command
+
+    call_command(*args)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    setup_django()
+    _manage("migrate", "--no-input", "-v", "0")
+    from django.db import connection
+
+    typer.echo(f"database ready ({connection.vendor}: {connection.settings_dict['NAME']})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="gunicorn worker processes.")] = 2,
+    demo: Annotated[bool, typer.Option("--demo", help="Migrate and load the demo first.")] = False,
+) -> None:
+    """Serve medtutor with gunicorn (static files by whitenoise)."""
+    setup_django()
+    if demo:
+        _manage("migrate", "--no-input", "-v", "0")
+        _load_demo(quiet=True)
+    _manage("collectstatic", "--no-input", "-v", "0")
+    from medtutor.content.demo import login_help
+
+    typer.echo(f"medtutor is starting on http://{host}:{port}/  (Ctrl+C stops it)")
+    typer.echo(login_help())
+    args = [sys.executable, "-m", "gunicorn", "medtutor.wsgi:application", "--bind", f"{host}:{port}",
+            "--workers", str(workers), "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "10"]
+    os.execv(sys.executable, args)
+
+
+@app.command("import")
+def import_file(
+    path: Annotated[Path, typer.Argument(help="File to import.", exists=True, dir_okay=False, readable=True)],
+    fmt: Annotated[Optional[str], typer.Option("--format", help="medtutor, moodlexml, gift, csv, medqa, medmcqa or pubmedqa; detected when left out.")] = None,
+    as_user: Annotated[Optional[str], typer.Option("--as", help="Username recorded as the importer.")] = None,
+) -> None:
+    """Import questions, cards and outline from a file: all of it, or nothing if anything is wrong."""
+    setup_django()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from medtutor.accounts.models import User
+    from medtutor.content import services
+    from medtutor.content.importers import FORMATS, detect_format, parse
+    from medtutor.content.importers.records import InvalidImportFile
+    from medtutor.core.errors import InvalidInput
+
+    actor = None
+    if as_user:
+        actor = User.objects.filter(username=as_user).first() or fail(f"no user named {as_user!r}")
+    if fmt and fmt not in FORMATS:
+        fail(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    data = path.read_bytes()
+    try:
+        fmt = fmt or detect_format(path.name, data[:4096])
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      transient=False) as bar:
+            task = bar.add_task(f"reading {path.name}", total=None)
+            bundle = parse(data, fmt, filename=path.name)
+            bar.update(task, description=f"importing {path.name}", total=1, completed=0)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=max(total, 1))
+
+            summary = services.import_bundle(bundle, actor=actor, filename=path.name, fmt=fmt, progress=progress)
+    except InvalidImportFile as error:
+        typer.secho(f"{path.name}: nothing was imported.", fg=typer.colors.RED, err=True)
+        for issue in error.issues[:50]:
+            typer.echo(f"  {issue}", err=True)
+        if len(error.issues) > 50:
+            typer.echo(f"  ...and {len(error.issues) - 50} more", err=True)
+        raise typer.Exit(2)
+    except InvalidInput as error:
+        typer.secho(f"{path.name}: {error.message}", fg=typer.colors.RED, err=True)
+        for detail in error.details[:50]:
+            typer.echo(f"  {detail}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{path.name} ({fmt}): {summary.describe()}")
+    for note in summary.notes:
+        typer.echo(f"  note: {note}")
+
+
+@app.command("export")
+def export_file(
+    path: Annotated[Path, typer.Argument(help="File to write ('-' for standard output).")],
+    fmt: Annotated[str, typer.Option("--format", help="medtutor, moodlexml, gift or csv.")] = "medtutor",
+    query: Annotated[str, typer.Option("--query", "-q", help="Only items matching this search.")] = "",
+) -> None:
+    """Export the item bank (and, in medtutor format, the outline and cards)."""
+    setup_django()
+    from medtutor.content import services
+    from medtutor.content.exporters import export
+    from medtutor.content.forms import filtered_items
+
+    formats = ("medtutor", "moodlexml", "gift", "csv")
+    if fmt not in formats:
+        fail(f"unknown export format {fmt!r}; choose one of {', '.join(formats)}")
+    _, items = filtered_items({"q": query} if query else None)
+    bundle = services.export_bundle(items, include_outline=fmt == "medtutor", include_cards=fmt == "medtutor" and not query)
+    data = export(bundle, fmt)
+    if str(path) == "-":
+        sys.stdout.buffer.write(data)
+    else:
+        path.write_bytes(data)
+        typer.echo(f"wrote {len(bundle.items)} items to {path} ({fmt})")
+
+
+@app.command()
+def createuser(
+    username: str,
+    role: Annotated[str, typer.Option(help="student, faculty or admin.")] = "student",
+    cohort: Annotated[Optional[str], typer.Option(help="Cohort code to add the user to (created if new).")] = None,
+    password: Annotated[Optional[str], typer.Option(help="Read from MEDTUTOR_PASSWORD or asked when left out.")] = None,
+) -> None:
+    """Create a user with a role."""
+    setup_django()
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    from medtutor.accounts.models import Cohort, Role, User
+    from medtutor.core import audit
+
+    if role not in Role.values:
+        fail(f"unknown role {role!r}; choose one of {', '.join(Role.values)}")
+    if User.objects.filter(username=username).exists():
+        fail(f"a user named {username!r} already exists")
+    password = password or os.environ.get("MEDTUTOR_PASSWORD") or typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    user = User(username=username, role=role)
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        fail(" ".join(error.messages))
+    user.set_password(password)
+    user.save()
+    if cohort:
+        group, _ = Cohort.objects.get_or_create(code=cohort, defaults={"name": cohort})
+        group.members.add(user)
+    audit.record_action(None, "user.created", subject=user, data={"role": role, "cohort": cohort or ""})
+    typer.echo(f"created {role} {username}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; report the first broken link."""
+    setup_django()
+    from medtutor.core.audit import verify_chain
+
+    report = verify_chain()
+    if report.ok:
+        typer.echo(f"audit chain intact: {report.checked} records, head {report.last_hash[:16]}")
+        return
+    typer.secho(f"audit chain BROKEN at record {report.first_broken_seq}: {report.reason} "
+                f"({report.checked} records before it are intact)", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _load_demo(quiet: bool = False) -> None:
+    from medtutor.content.demo import load_demo, login_help
+
+    try:
+        loaded = load_demo()
+    except FileNotFoundError as error:
+        fail(str(error))
+    if not quiet:
+        for summary in loaded.summaries:
+            typer.echo(f"{summary.filename}: {summary.describe()}")
+        typer.echo(f"demo users created: {loaded.users_created}")
+        typer.echo(login_help())
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Load the demo content, users and cohort (safe to run again)."""
+    setup_django()
+    _load_demo()
+
+
+@bench_app.command("import")
+def bench_import(
+    path: Annotated[Path, typer.Argument(help="A question file or a folder of .jsonl files.", exists=True)],
+    fmt: Annotated[Optional[str], typer.Option("--format")] = None,
+    baseline_items: Annotated[int, typer.Option(help="Items imported one by one for the baseline.")] = 300,
+    searches: Annotated[int, typer.Option(help="Search queries to time.")] = 200,
+) -> None:
+    """Import throughput and search latency on a scratch database."""
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="medtutor-bench-")
+    os.environ["DATABASE_URL"] = f"sqlite:///{scratch}/bench.sqlite3"
+    os.environ["MEDTUTOR_VAR_DIR"] = scratch
+    setup_django()
+    _manage("migrate", "--no-input", "-v", "0")
+    from medtutor.content.benchmark import run_import_benchmark
+
+    for line in run_import_benchmark(path, fmt=fmt, baseline_items=baseline_items, searches=searches):
+        typer.echo(line)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""The competency outline, the item bank (versioned) and flashcards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+
+class Discipline(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CompetencyKind(models.TextChoices):
+    SYSTEM = "system", "Organ system"
+    TOPIC = "topic", "Topic"
+
+
+class Competency(models.Model):
+    """A node of the competency outline: an organ system at the root, topics below it."""
+
+    code = models.CharField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    kind = models.CharField(max_length=16, choices=CompetencyKind.choices, default=CompetencyKind.TOPIC)
+    weight = models.FloatField(default=1.0)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "competencies"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def subtree_codes_filter(self) -> models.Q:
+        """Q matching this node and its descendants (codes share the parent's prefix)."""
+        return models.Q(code=self.code) | models.Q(code__startswith=self.code + ".")
+
+
+class LearningObjective(models.Model):
+    code = models.CharField(max_length=100, unique=True)
+    competency = models.ForeignKey(Competency, on_delete=models.PROTECT, related_name="objectives")
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Tag(models.Model):
+    slug = models.SlugField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Difficulty(models.TextChoices):
+    EASY = "easy", "Easy"
+    MEDIUM = "medium", "Medium"
+    HARD = "hard", "Hard"
+
+
+class ItemKind(models.TextChoices):
+    SINGLE = "single", "Single best answer"
+    SHORT = "short", "Short answer"
+
+
+class ItemQuerySet(models.QuerySet["Item"]):
+    def active(self) -> ItemQuerySet:
+        return self.filter(retired_at__isnull=True, current_version__isnull=False)
+
+    def in_competency(self, competency: Competency) -> ItemQuerySet:
+        return self.filter(
+            models.Q(competency__code=competency.code) | models.Q(competency__code__startswith=competency.code + ".")
+        )
+
+    def search(self, query: str) -> ItemQuerySet:
+        """Every word of the query must appear in the stem, lead-in, options, explanations or tags."""
+        from medtutor.content.search import normalize, query_terms
+
+        qs = self
+        for term in query_terms(query):
+            qs = qs.filter(search_text__contains=normalize(term))
+        return qs
+
+
+class Item(models.Model):
+    """A question's identity. Its words live in versions; metadata (where it sits) lives here."""
+
+    external_id = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=16, choices=ItemKind.choices, default=ItemKind.SINGLE)
+    competency = models.ForeignKey(Competency, null=True, blank=True, on_delete=models.PROTECT, related_name="items")
+    discipline = models.ForeignKey(Discipline, null=True, blank=True, on_delete=models.PROTECT, related_name="items")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="items")
+    difficulty = models.CharField(max_length=10, choices=Difficulty.choices, blank=True)
+    source = models.CharField(max_length=200, blank=True)
+    licence = models.CharField(max_length=100, blank=True)
+    current_version = models.ForeignKey("ItemVersion", null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+")
+    # Lower-cased text of the current version, options, explanations and tags, for search.
+    search_text = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["external_id"]
+        indexes = [models.Index(fields=["source"]), models.Index(fields=["difficulty"])]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class ItemVersion(models.Model):
+    """The words of one version of an item. Never changed once answered; edits add a version."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    stem = models.TextField()
+    lead_in = models.TextField(blank=True)
+    # [{"text": ..., "explanation": ...}, ...] in authored order.
+    options = models.JSONField(default=list)
+    key_index = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Short-answer items: [{"text": ..., "score": 0..1, "feedback": ...}].
+    answers = models.JSONField(default=list, blank=True)
+    explanation = models.TextField(blank=True)
+    objective = models.ForeignKey(LearningObjective, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="item_versions")
+    image = models.ImageField(upload_to="items/", null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    change_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["item", "number"]
+        constraints = [models.UniqueConstraint(fields=["item", "number"], name="item_version_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.item.external_id} v{self.number}"
+
+    @property
+    def option_texts(self) -> list[str]:
+        return [option["text"] for option in self.options]
+
+    def content(self) -> dict[str, Any]:
+        """The fields whose change makes a new version."""
+        return {"stem": self.stem, "lead_in": self.lead_in, "options": self.options, "key_index": self.key_index,
+                "answers": self.answers, "explanation": self.explanation, "objective_id": self.objective_id}
+
+
+class CardKind(models.TextChoices):
+    BASIC = "basic", "Basic"
+    CLOZE = "cloze", "Cloze"
+
+
+class Card(models.Model):
+    external_id = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10, choices=CardKind.choices, default=CardKind.BASIC)
+    front = models.TextField()
+    back = models.TextField(blank=True)
+    competency = models.ForeignKey(Competency, null=True, blank=True, on_delete=models.PROTECT, related_name="cards")
+    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="cards")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="cards")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["external_id"]
+
+    def __str__(self) -> str:
+        return self.external_id

@@ -1,0 +1,153 @@
+"""Writing and verifying the audit log.
+
+Each record's hash covers its own fields and the previous record's hash, so changing, removing or
+reordering any record breaks every later link; `verify_chain` finds the first broken one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+
+from medtutor.core import clock
+from medtutor.core.models import AuditKind, AuditRecord
+
+GENESIS_HASH = "0" * 64
+_LOCK_KEY = 7_201_310  # PostgreSQL advisory lock id of the audit chain
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def digest(value: Any) -> str:
+    """SHA-256 of a value's canonical JSON: how inputs are recorded without storing them."""
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+def _record_hash(fields: dict[str, Any], prev_hash: str) -> str:
+    return hashlib.sha256((prev_hash + canonical_json(fields)).encode()).hexdigest()
+
+
+def _hashed_fields(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "seq": record.seq,
+        "created_at": record.created_at.isoformat(),
+        "kind": record.kind,
+        "action": record.action,
+        "actor_id": record.actor_id,
+        "actor_label": record.actor_label,
+        "subject_type": record.subject_type,
+        "subject_id": record.subject_id,
+        "model_name": record.model_name,
+        "model_version": record.model_version,
+        "inputs_digest": record.inputs_digest,
+        "output": record.output,
+        "explanation": record.explanation,
+        "confidence": record.confidence,
+        "overrides_id": record.overrides_id,
+    }
+
+
+def _append(**fields: Any) -> AuditRecord:
+    actor = fields.get("actor")
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        fields["actor"] = actor = None
+    fields.setdefault("actor_label", actor.get_username() if actor is not None else "")
+    # JSON round-trips (tuples become lists, keys become strings) so the stored value hashes the same.
+    fields["output"] = json.loads(canonical_json(fields.get("output") or {}))
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        last = AuditRecord.objects.order_by("-seq").only("seq", "hash").first()
+        record = AuditRecord(
+            seq=(last.seq + 1) if last else 1,
+            created_at=clock.now(),
+            prev_hash=last.hash if last else GENESIS_HASH,
+            **fields,
+        )
+        record.hash = _record_hash(_hashed_fields(record), record.prev_hash)
+        record.save(force_insert=True)
+    return record
+
+
+def record_action(actor: Any, action: str, *, subject: Any = None, data: dict[str, Any] | None = None) -> AuditRecord:
+    """Who did what to which object (imports, edits, role changes, logins)."""
+    subject_type, subject_id = _subject(subject)
+    return _append(kind=AuditKind.ACTION, action=action, actor=actor, subject_type=subject_type,
+                   subject_id=subject_id, output=data or {})
+
+
+def record_decision(*, model_name: str, model_version: str, subject: Any, inputs: Any, output: Any,
+                    explanation: str, confidence: float | None, action: str = "ai.decision",
+                    actor: Any = None) -> AuditRecord:
+    """An AI decision a user will see: what decided, for whom, on what, with what reasons."""
+    if not model_name or not model_version:
+        raise ValueError("an AI decision must name its model and version")
+    if confidence is not None and not 0.0 <= confidence <= 1.0:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    subject_type, subject_id = _subject(subject)
+    return _append(kind=AuditKind.DECISION, action=action, actor=actor, subject_type=subject_type,
+                   subject_id=subject_id, model_name=model_name, model_version=model_version,
+                   inputs_digest=digest(inputs), output=output, explanation=explanation, confidence=confidence)
+
+
+def record_override(original: AuditRecord, *, actor: Any, output: Any, reason: str) -> AuditRecord:
+    """A human overriding an AI decision: a new record pointing to the old one, never an edit."""
+    if original.kind != AuditKind.DECISION:
+        raise ValueError("only AI decisions can be overridden")
+    if not reason.strip():
+        raise ValueError("an override needs a reason")
+    return _append(kind=AuditKind.OVERRIDE, action="ai.override", actor=actor,
+                   subject_type=original.subject_type, subject_id=original.subject_id,
+                   model_name=original.model_name, model_version=original.model_version,
+                   inputs_digest=original.inputs_digest, output=output, explanation=reason,
+                   confidence=None, overrides=original)
+
+
+def _subject(subject: Any) -> tuple[str, str]:
+    if subject is None:
+        return "", ""
+    if isinstance(subject, tuple):
+        return str(subject[0]), str(subject[1])
+    meta = getattr(subject, "_meta", None)
+    if meta is not None:
+        return meta.label_lower, str(subject.pk)
+    raise TypeError(f"cannot use {subject!r} as an audit subject; pass a model instance or (type, id)")
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    checked: int
+    first_broken_seq: int | None = None
+    reason: str = ""
+    last_hash: str = GENESIS_HASH
+    checked_at: datetime | None = None
+
+
+def verify_chain(batch_size: int = 2000) -> ChainReport:
+    """Walk the chain in order; report the first record whose link or content does not match."""
+    prev_hash = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    for record in AuditRecord.objects.order_by("seq").iterator(chunk_size=batch_size):
+        if record.seq != expected_seq:
+            return ChainReport(False, checked, expected_seq,
+                               f"record {expected_seq} is missing (next is {record.seq})", prev_hash, clock.now())
+        if record.prev_hash != prev_hash:
+            return ChainReport(False, checked, record.seq,
+                               "its link to the previous record does not match", prev_hash, clock.now())
+        if _record_hash(_hashed_fields(record), prev_hash) != record.hash:
+            return ChainReport(False, checked, record.seq,
+                               "its content was changed after it was written", prev_hash, clock.now())
+        prev_hash = record.hash
+        expected_seq += 1
+        checked += 1
+    return ChainReport(True, checked, None, "", prev_hash, clock.now())

@@ -1,0 +1,80 @@
+"""Practice questions for students: the key is only sent once the answer is committed."""
+
+from __future__ import annotations
+
+import random
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from medtutor.content.forms import LETTERS
+from medtutor.content.models import Competency, Item, ItemKind
+from medtutor.core.errors import DomainError
+from medtutor.core.permissions import STUDENT, roles_required
+from medtutor.learning import services
+
+
+@roles_required(STUDENT)
+def practice_next(request: HttpRequest) -> HttpResponse:
+    """A question the student has not answered yet, from the chosen competency if any."""
+    items = Item.objects.active().filter(kind=ItemKind.SINGLE)
+    competency = Competency.objects.filter(code=request.GET.get("competency", "")).first()
+    if competency is not None:
+        items = items.in_competency(competency)
+    answered = request.user.item_responses.values("item_version__item_id")
+    fresh = list(items.exclude(pk__in=answered).values_list("pk", flat=True)[:500])
+    pool = fresh or list(items.values_list("pk", flat=True)[:500])
+    if not pool:
+        return render(request, "learning/practice_empty.html", {"competency": competency})
+    url = f"/practice/{random.choice(pool)}/"
+    return redirect(url + (f"?competency={competency.code}" if competency else ""))
+
+
+@require_http_methods(["GET", "POST"])
+@roles_required(STUDENT)
+def practice_item(request: HttpRequest, item_id: int) -> HttpResponse:
+    competency_code = request.GET.get("competency", "")
+    if request.method == "POST":
+        try:
+            chosen = int(request.POST.get("choice", ""))
+        except ValueError:
+            chosen = -1
+        version_id = request.POST.get("version")
+        try:
+            result = services.record_answer(
+                request.user, item_id, int(version_id) if (version_id or "").isdigit() else None, chosen,
+                request.POST.get("client_token", ""), _seconds(request.POST.get("elapsed")))
+        except DomainError as error:
+            version = services.answerable_version(item_id)
+            return render(request, _template(request, "question"), {
+                "item": version.item, "version": version, "letters": LETTERS, "error": error.message,
+                "client_token": request.POST.get("client_token") or services.new_client_token(),
+                "competency_code": competency_code}, status=error.status)
+        return render(request, _template(request, "feedback"), {
+            "item": result.version.item, "version": result.version, "response": result.response,
+            "letters": LETTERS, "competency_code": competency_code,
+            "objective": result.version.objective})
+    version = services.answerable_version(item_id)
+    return render(request, "learning/question.html", {
+        "item": version.item, "version": version, "letters": LETTERS,
+        "client_token": services.new_client_token(), "competency_code": competency_code})
+
+
+def _template(request: HttpRequest, name: str) -> str:
+    # HTMX swaps only the question card; a plain form post gets the whole page.
+    return f"learning/_{name}.html" if request.headers.get("HX-Request") else f"learning/{name}.html"
+
+
+def _seconds(raw: str | None) -> int | None:
+    try:
+        return max(0, int(float(raw or ""))) if raw else None
+    except ValueError:
+        return None
+
+
+@roles_required(STUDENT)
+def history(request: HttpRequest) -> HttpResponse:
+    responses = (request.user.item_responses.select_related("item_version__item__competency")
+                 .order_by("-answered_at")[:100])
+    return render(request, "learning/history.html", {"responses": responses, "letters": LETTERS})

@@ -1,0 +1,105 @@
+"""Home pages per role, health check, protected media and error pages."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from medtutor.accounts.models import Cohort, Role, User
+from medtutor.content.models import Card, Competency, Item
+from medtutor.core.models import AuditRecord
+from medtutor.core.permissions import ADMIN, EVERYONE, roles_required
+
+
+@roles_required(*EVERYONE)
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if user.role == Role.STUDENT:
+        return render(request, "web/home_student.html", student_summary(user))
+    context = {
+        "items": Item.objects.active().count(),
+        "cards": Card.objects.count(),
+        "competencies": Competency.objects.filter(parent__isnull=True).annotate(
+            n_items=Count("children__items", distinct=True)),
+        "cohorts": Cohort.objects.annotate(n=Count("members")),
+    }
+    if user.role == Role.ADMIN:
+        context |= {
+            "users_by_role": User.objects.values("role").annotate(n=Count("id")).order_by("role"),
+            "audit_records": AuditRecord.objects.count(),
+        }
+        return render(request, "web/home_admin.html", context)
+    return render(request, "web/home_faculty.html", context)
+
+
+def student_summary(user: User) -> dict:
+    responses = user.item_responses
+    totals = responses.aggregate(n=Count("id"), right=Count("id", filter=Q(is_correct=True)))
+    by_system = []
+    for system in Competency.objects.filter(parent__isnull=True):
+        in_system = responses.filter(Q(item_version__item__competency__code=system.code)
+                                     | Q(item_version__item__competency__code__startswith=system.code + "."))
+        counts = in_system.aggregate(n=Count("id"), right=Count("id", filter=Q(is_correct=True)))
+        by_system.append({"competency": system, "answered": counts["n"], "correct": counts["right"],
+                          "percent": round(100 * counts["right"] / counts["n"]) if counts["n"] else None})
+    return {
+        "answered": totals["n"], "correct": totals["right"],
+        "percent": round(100 * totals["right"] / totals["n"]) if totals["n"] else None,
+        "by_system": by_system,
+        "recent": responses.select_related("item_version__item").order_by("-answered_at")[:5],
+    }
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+@roles_required(*EVERYONE)
+def media(request: HttpRequest, path: str) -> FileResponse:
+    """Uploaded images, to signed-in users only (whitenoise serves static files, not uploads)."""
+    root = Path(settings.MEDIA_ROOT).resolve()
+    target = (root / path).resolve()
+    if root not in target.parents or not target.is_file():
+        raise Http404("no such file")
+    content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    return FileResponse(target.open("rb"), content_type=content_type)
+
+
+@roles_required(ADMIN)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    from medtutor.core.audit import verify_chain
+
+    report = verify_chain() if request.GET.get("verify") else None
+    records = AuditRecord.objects.select_related("actor").order_by("-seq")[:200]
+    return render(request, "governance/audit.html", {"records": records, "report": report})
+
+
+def _error(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    return render(request, "web/error.html", {"status": status, "message": message}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(request, 400, "The request could not be understood.")
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    detail = str(exception) if exception and str(exception) else "You do not have access to this page."
+    return _error(request, 403, detail[:300])
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(request, 404, "There is nothing at this address.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _error(request, 500, "Something went wrong on our side. Nothing you submitted was lost if you saw it saved.")
