@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from medtutor.content.importers import records as rec
-from medtutor.content.importers.validation import validate_item
+from medtutor.content.importers import validate_item
 from medtutor.content.models import (Card, Competency, Discipline, Item, ItemVersion, LearningObjective, Tag)
 from medtutor.content.search import index_text
 from medtutor.core import audit
@@ -101,7 +101,7 @@ class _Resolver:
     def issues_for_item(self, record: rec.ItemRecord, outline_codes: set[str], objective_codes: dict[str, str],
                         discipline_codes: set[str]) -> list[rec.ImportIssue]:
         issues: list[rec.ImportIssue] = []
-        where = {"line": record.line, "record": record.external_id}
+        where = {"line": record.line, "record": f"item '{record.external_id}'"}
         if record.competency and record.competency not in outline_codes and record.competency not in self.competencies:
             issues.append(rec.ImportIssue(f"unknown competency '{record.competency}'", field="competency", **where))
         if record.discipline and record.discipline not in discipline_codes and record.discipline not in self.disciplines:
@@ -128,20 +128,20 @@ def check_references(bundle: rec.ImportBundle, resolver: _Resolver | None = None
     issues: list[rec.ImportIssue] = []
     for comp in bundle.competencies:
         if comp.parent and comp.parent not in outline_codes and comp.parent not in resolver.competencies:
-            issues.append(rec.ImportIssue(f"unknown parent competency '{comp.parent}'", record=comp.code, field="parent"))
+            issues.append(rec.ImportIssue(f"unknown parent competency '{comp.parent}'", record=f"competency '{comp.code}'", field="parent", line=comp.line))
         for objective in comp.objectives:
             known = resolver.objectives.get(objective.code)
             if known is not None and known.competency.code != comp.code:
                 issues.append(rec.ImportIssue(
                     f"objective '{objective.code}' already belongs to '{known.competency.code}'",
-                    record=comp.code, field="objectives"))
+                    record=f"competency '{comp.code}'", field="objectives", line=comp.line))
     for item in bundle.items:
         issues += resolver.issues_for_item(item, outline_codes, objective_codes, discipline_codes)
     item_ids = {i.external_id for i in bundle.items}
     unknown_card_items = {c.item for c in bundle.cards if c.item and c.item not in item_ids}
     known = set(Item.objects.filter(external_id__in=unknown_card_items).values_list("external_id", flat=True))
     for card in bundle.cards:
-        where = {"line": card.line, "record": card.external_id}
+        where = {"line": card.line, "record": f"card '{card.external_id}'"}
         if card.competency and card.competency not in outline_codes and card.competency not in resolver.competencies:
             issues.append(rec.ImportIssue(f"unknown competency '{card.competency}'", field="competency", **where))
         if card.item and card.item not in item_ids and card.item not in known:
@@ -289,7 +289,7 @@ def save_item(item: Item | None, record: rec.ItemRecord, *, actor: Any, resolver
     resolver = resolver or _Resolver()
     if item is None and Item.objects.filter(external_id=record.external_id).exists():
         problems = [*problems, rec.ImportIssue(f"an item with id '{record.external_id}' already exists",
-                                               record=record.external_id, field="id")]
+                                               record=f"item '{record.external_id}'", field="id")]
     problems = [*problems, *resolver.issues_for_item(record, set(), {}, set())]
     if problems:
         raise InvalidInput("the question is not valid", details=[str(p) for p in problems])

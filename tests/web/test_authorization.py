@@ -1,0 +1,79 @@
+"""The authorization matrix: every page, every role."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from medtutor.accounts.models import Role
+
+PUBLIC = {"login", "healthz"}
+POST_ONLY = {"logout", "revoke_token"}
+
+
+def _named_patterns(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            if str(entry.pattern).startswith("api/"):
+                continue
+            yield from _named_patterns(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield entry.name, prefix + str(entry.pattern), entry.callback
+
+
+PATTERNS = sorted(_named_patterns())
+
+
+def _url(route: str, item_id: int) -> str:
+    return "/" + route.replace("<int:item_id>", str(item_id)).replace("<int:token_id>", "1").replace(
+        "<path:path>", "items/none.png")
+
+
+def test_every_page_declares_its_roles():
+    undeclared = [name for name, _, view in PATTERNS
+                  if name not in PUBLIC and not getattr(view, "allowed_roles", None)]
+    assert undeclared == []
+
+
+@pytest.mark.parametrize("name,route,view", [p for p in PATTERNS if p[0] not in PUBLIC | POST_ONLY],
+                         ids=[p[0] for p in PATTERNS if p[0] not in PUBLIC | POST_ONLY])
+def test_matrix(client, users, item, name, route, view):
+    url = _url(route, item.pk)
+    anonymous = client.get(url)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")
+    for role, user in users.items():
+        client.force_login(user)
+        response = client.get(url)
+        if role in view.allowed_roles:
+            assert response.status_code in (200, 302, 404), (role, url, response.status_code)
+            if name != "media":
+                assert response.status_code != 404, (role, url)
+        else:
+            assert response.status_code == 403, (role, url, response.status_code)
+        client.logout()
+
+
+def test_student_home_shows_only_their_own_answers(client, student, other_student, item):
+    from medtutor.learning.services import record_answer
+
+    record_answer(other_student, item.pk, None, 1, "token-other-1")
+    client.force_login(student)
+    page = client.get("/")
+    assert page.context["answered"] == 0
+    record_answer(student, item.pk, None, 0, "token-mine-1")
+    assert client.get("/").context["answered"] == 1
+
+
+def test_roles_have_their_own_home_page(client, users):
+    templates = {}
+    for role, user in users.items():
+        client.force_login(user)
+        response = client.get("/")
+        templates[role] = response.templates[0].name
+    assert templates == {"student": "web/home_student.html", "faculty": "web/home_faculty.html",
+                         "admin": "web/home_admin.html"}
+
+
+def test_error_pages_for_unknown_urls(client, student):
+    client.force_login(student)
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
