@@ -12,7 +12,7 @@ from typing import Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import File, Form, NinjaAPI, Query, Router, Schema
+from ninja import File, Form, NinjaAPI, Query, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer, django_auth
@@ -263,7 +263,7 @@ def _record_from(body: ItemIn, external_id: str) -> rec.ItemRecord:
 def create_item(request: HttpRequest, body: ItemIn):
     require_role(request, *AUTHORS)
     content_services.save_item(None, _record_from(body, body.external_id), actor=request.auth)
-    return 201, _full(_item_query().get(external_id=body.external_id))
+    return Status(201, _full(_item_query().get(external_id=body.external_id)))
 
 
 @router.put("/items/{item_id}", response=ItemFull, tags=["content"])
@@ -282,7 +282,7 @@ def answer_item(request: HttpRequest, item_id: int, body: AnswerIn):
     require_role(request, STUDENT)
     result = learning_services.record_answer(request.auth, item_id, body.version_id, body.choice, body.client_token,
                                              body.seconds_taken)
-    return (200 if result.replayed else 201), _answer(result.response, result.replayed)
+    return Status(200 if result.replayed else 201, _answer(result.response, result.replayed))
 
 
 @router.get("/me/answers", response=list[AnswerOut], tags=["learning"])
@@ -313,8 +313,8 @@ def import_file(request: HttpRequest, file: File[UploadedFile], format: Form[str
     except InvalidImportFile as error:
         raise DomainError(f"{file.name}: nothing was imported", details=[str(i) for i in error.issues] or [str(error)])
     summary = content_services.import_bundle(bundle, actor=request.auth, filename=file.name or "", fmt=fmt)
-    return 201, {"format": fmt, "created": summary.created, "updated": summary.updated,
-                 "unchanged": summary.unchanged, "notes": list(summary.notes)}
+    return Status(201, {"format": fmt, "created": summary.created, "updated": summary.updated,
+                        "unchanged": summary.unchanged, "notes": list(summary.notes)})
 
 
 @router.get("/audit/verify", response=ChainOut, tags=["governance"])

@@ -5,7 +5,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from medtutor.accounts.models import Role
 
-PUBLIC = {"login", "healthz"}
+PUBLIC = {"login", "logout", "healthz"}
 POST_ONLY = {"logout", "revoke_token"}
 
 

@@ -43,7 +43,7 @@ def bank(request: HttpRequest) -> HttpResponse:
 def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
     item = get_object_or_404(Item.objects.select_related("competency", "discipline", "current_version__objective"),
                              pk=item_id)
-    versions = item.versions.select_related("created_by").annotate(answers=Count("responses")).order_by("-number")
+    versions = item.versions.select_related("created_by").annotate(n_answers=Count("responses")).order_by("-number")
     return render(request, "content/item_detail.html", {
         "item": item, "version": item.current_version, "versions": versions, "letters": LETTERS,
     })
