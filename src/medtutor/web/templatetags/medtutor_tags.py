@@ -25,3 +25,12 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping[key]
     except (TypeError, KeyError, IndexError):
         return ""
+
+
+@register.filter
+def entries(mapping: Any) -> list[tuple[Any, Any]]:
+    """`counts|entries` -> (key, value) pairs. `counts.items` would look up the key "items" first."""
+    try:
+        return list(mapping.items())
+    except AttributeError:
+        return []

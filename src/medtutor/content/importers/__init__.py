@@ -1,0 +1,68 @@
+"""Import question banks and outlines from files, without Django.
+
+`parse(data, fmt)` returns an ImportBundle of plain records or raises InvalidImportFile
+listing every problem (with line, record and field); it raises nothing else for any bytes.
+"""
+
+from __future__ import annotations
+
+from .common import MAX_IMPORT_BYTES, decode
+from .csv_format import parse_csv
+from .datasets import parse_dataset
+from .detect import detect_format
+from .gift import parse_gift
+from .medtutor_jsonl import parse_medtutor
+from .moodle_xml import parse_moodle_xml
+from .records import (
+    CardRecord,
+    CompetencyRecord,
+    DisciplineRecord,
+    ImportBundle,
+    ImportIssue,
+    InvalidImportFile,
+    ItemRecord,
+    ObjectiveRecord,
+    OptionRecord,
+    ShortAnswerRecord,
+)
+from .validation import validate_item
+
+FORMATS = ("medtutor", "medqa", "medmcqa", "pubmedqa", "moodlexml", "gift", "csv")
+
+__all__ = [
+    "FORMATS", "MAX_IMPORT_BYTES", "detect_format", "parse", "validate_item",
+    "CardRecord", "CompetencyRecord", "DisciplineRecord", "ImportBundle", "ImportIssue",
+    "InvalidImportFile", "ItemRecord", "ObjectiveRecord", "OptionRecord", "ShortAnswerRecord",
+]
+
+
+def parse_unguarded(data: bytes, fmt: str) -> ImportBundle:
+    """parse() without the last-resort guard (tests use it so that bugs surface)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown import format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    text = decode(data)
+    if fmt == "medtutor":
+        return parse_medtutor(text)
+    if fmt in ("medqa", "medmcqa", "pubmedqa"):
+        return parse_dataset(text, fmt)
+    if fmt == "moodlexml":
+        return parse_moodle_xml(data)
+    if fmt == "gift":
+        return parse_gift(text)
+    return parse_csv(text)
+
+
+def parse(data: bytes, fmt: str, *, filename: str = "") -> ImportBundle:
+    """Parse and validate a whole file; raise InvalidImportFile with every issue found.
+
+    Raises ValueError only for an unknown `fmt` (a programming error, not bad input).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown import format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    try:
+        return parse_unguarded(data, fmt)
+    except InvalidImportFile:
+        raise
+    except (Exception, RecursionError) as exc:  # last resort: a reader bug must not become a 500
+        name = f" {filename}" if filename else ""
+        raise InvalidImportFile(f"the file{name} could not be read as {fmt} ({type(exc).__name__}: {exc})") from exc
