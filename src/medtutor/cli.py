@@ -134,15 +134,17 @@ def export_file(
     """Export the item bank (and, in medtutor format, the outline and cards)."""
     setup_django()
     from medtutor.content import services
-    from medtutor.content.exporters import export
+    from medtutor.content.exporters import EXPORT_FORMATS, ExportError, export
     from medtutor.content.forms import filtered_items
 
-    formats = ("medtutor", "moodlexml", "gift", "csv")
-    if fmt not in formats:
-        fail(f"unknown export format {fmt!r}; choose one of {', '.join(formats)}")
+    if fmt not in EXPORT_FORMATS:
+        fail(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     _, items = filtered_items({"q": query} if query else None)
     bundle = services.export_bundle(items, include_outline=fmt == "medtutor", include_cards=fmt == "medtutor" and not query)
-    data = export(bundle, fmt)
+    try:
+        data = export(bundle, fmt)
+    except ExportError as error:
+        fail(str(error))
     if str(path) == "-":
         sys.stdout.buffer.write(data)
     else:

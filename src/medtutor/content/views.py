@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from medtutor.content import services
+from medtutor.content.exporters import CONTENT_TYPES, EXPORT_FORMATS, EXTENSIONS, ExportError
 from medtutor.content.exporters import export as export_records
 from medtutor.content.forms import LETTERS, ImportForm, ItemForm, filtered_items
 from medtutor.content.importers import detect_format, parse
@@ -18,12 +19,6 @@ from medtutor.content.models import Item
 from medtutor.core.errors import InvalidInput
 from medtutor.core.permissions import AUTHORS, roles_required
 
-EXPORT_TYPES = {
-    "medtutor": ("application/x-ndjson", "jsonl"),
-    "csv": ("text/csv", "csv"),
-    "moodlexml": ("application/xml", "xml"),
-    "gift": ("text/plain", "gift.txt"),
-}
 
 
 @roles_required(*AUTHORS)
@@ -35,7 +30,7 @@ def bank(request: HttpRequest) -> HttpResponse:
     sources = (Item.objects.active().exclude(source="").values("source").annotate(n=Count("id")).order_by("-n")[:30])
     return render(request, "content/bank.html", {
         "form": form, "page": page, "query": query.urlencode(), "sources": sources,
-        "total": page.paginator.count, "export_formats": list(EXPORT_TYPES),
+        "total": page.paginator.count, "export_formats": EXPORT_FORMATS,
     })
 
 
@@ -100,13 +95,16 @@ def import_items(request: HttpRequest) -> HttpResponse:
 @roles_required(*AUTHORS)
 def export_items(request: HttpRequest) -> HttpResponse:
     fmt = request.GET.get("format", "medtutor")
-    if fmt not in EXPORT_TYPES:
+    if fmt not in EXPORT_FORMATS:
         return render(request, "web/error.html", {"status": 400, "message": f"Unknown export format '{fmt}'. "
-                      f"Choose one of: {', '.join(EXPORT_TYPES)}."}, status=400)
+                      f"Choose one of: {', '.join(EXPORT_FORMATS)}."}, status=400)
     _, items = filtered_items(request.GET)
     filtered = any(request.GET.get(k) for k in ("q", "competency", "tag", "difficulty", "source"))
     bundle = services.export_bundle(items, include_outline=fmt == "medtutor", include_cards=fmt == "medtutor" and not filtered)
-    content_type, extension = EXPORT_TYPES[fmt]
-    response = HttpResponse(export_records(bundle, fmt), content_type=f"{content_type}; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="medtutor-items.{extension}"'
+    try:
+        data = export_records(bundle, fmt)
+    except ExportError as error:
+        return render(request, "web/error.html", {"status": 400, "message": str(error)}, status=400)
+    response = HttpResponse(data, content_type=f"{CONTENT_TYPES[fmt]}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="medtutor-items{EXTENSIONS[fmt]}"'
     return response
