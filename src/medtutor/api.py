@@ -21,7 +21,7 @@ from pydantic import Field
 from medtutor.accounts.models import ApiToken
 from medtutor.content import services as content_services
 from medtutor.content.forms import filtered_items
-from medtutor.content.importers import detect_format, parse
+from medtutor.content.importers import parse_upload
 from medtutor.content.importers import records as rec
 from medtutor.content.importers.records import InvalidImportFile
 from medtutor.content.models import Competency, Item, ItemVersion
@@ -308,8 +308,7 @@ def import_file(request: HttpRequest, file: File[UploadedFile], format: Form[str
     require_role(request, *AUTHORS)
     data = file.read()
     try:
-        fmt = format or detect_format(file.name or "", data[:4096])
-        bundle = parse(data, fmt, filename=file.name or "")
+        fmt, bundle = parse_upload(data, filename=file.name or "", fmt=format or None)
     except InvalidImportFile as error:
         raise DomainError(f"{file.name}: nothing was imported", details=[str(i) for i in error.issues] or [str(error)])
     summary = content_services.import_bundle(bundle, actor=request.auth, filename=file.name or "", fmt=fmt)

@@ -86,7 +86,7 @@ def import_file(
 
     from medtutor.accounts.models import User
     from medtutor.content import services
-    from medtutor.content.importers import FORMATS, detect_format, parse
+    from medtutor.content.importers import FORMATS, parse_upload
     from medtutor.content.importers.records import InvalidImportFile
     from medtutor.core.errors import InvalidInput
 
@@ -97,11 +97,10 @@ def import_file(
         fail(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     data = path.read_bytes()
     try:
-        fmt = fmt or detect_format(path.name, data[:4096])
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       transient=False) as bar:
             task = bar.add_task(f"reading {path.name}", total=None)
-            bundle = parse(data, fmt, filename=path.name)
+            fmt, bundle = parse_upload(data, filename=path.name, fmt=fmt)
             bar.update(task, description=f"importing {path.name}", total=1, completed=0)
 
             def progress(done: int, total: int) -> None:

@@ -13,7 +13,7 @@ from medtutor.content import services
 from medtutor.content.exporters import CONTENT_TYPES, EXPORT_FORMATS, EXTENSIONS, ExportError
 from medtutor.content.exporters import export as export_records
 from medtutor.content.forms import LETTERS, ImportForm, ItemForm, filtered_items
-from medtutor.content.importers import detect_format, parse
+from medtutor.content.importers import parse_upload
 from medtutor.content.importers.records import InvalidImportFile
 from medtutor.content.models import Item
 from medtutor.core.errors import InvalidInput
@@ -79,8 +79,7 @@ def import_items(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         data = upload.read()
         try:
-            fmt = form.cleaned_data.get("format") or detect_format(upload.name, data[:4096])
-            bundle = parse(data, fmt, filename=upload.name)
+            fmt, bundle = parse_upload(data, filename=upload.name, fmt=form.cleaned_data.get("format") or None)
             summary = services.import_bundle(bundle, actor=request.user, filename=upload.name, fmt=fmt)
         except InvalidImportFile as error:
             problems = [str(issue) for issue in error.issues] or [str(error)]

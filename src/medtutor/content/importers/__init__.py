@@ -6,7 +6,7 @@ listing every problem (with line, record and field); it raises nothing else for 
 
 from __future__ import annotations
 
-from .common import MAX_IMPORT_BYTES, decode
+from .common import MAX_IMPORT_BYTES, check_size, decode
 from .csv_format import parse_csv
 from .datasets import parse_dataset
 from .detect import detect_format
@@ -30,7 +30,7 @@ from .validation import validate_item
 FORMATS = ("medtutor", "medqa", "medmcqa", "pubmedqa", "moodlexml", "gift", "csv")
 
 __all__ = [
-    "FORMATS", "MAX_IMPORT_BYTES", "detect_format", "parse", "validate_item",
+    "FORMATS", "MAX_IMPORT_BYTES", "detect_format", "parse", "parse_upload", "validate_item",
     "CardRecord", "CompetencyRecord", "DisciplineRecord", "ImportBundle", "ImportIssue",
     "InvalidImportFile", "ItemRecord", "ObjectiveRecord", "OptionRecord", "ShortAnswerRecord",
 ]
@@ -66,3 +66,15 @@ def parse(data: bytes, fmt: str, *, filename: str = "") -> ImportBundle:
     except (Exception, RecursionError) as exc:  # last resort: a reader bug must not become a 500
         name = f" {filename}" if filename else ""
         raise InvalidImportFile(f"the file{name} could not be read as {fmt} ({type(exc).__name__}: {exc})") from exc
+
+
+def parse_upload(data: bytes, *, filename: str = "", fmt: str | None = None) -> tuple[str, ImportBundle]:
+    """What every door (web form, API, CLI) does with a file: size check, format, parse.
+
+    The size is checked before the format is guessed, so a huge file is reported as huge.
+    """
+    check_size(data)
+    if fmt is not None and fmt not in FORMATS:
+        raise InvalidImportFile(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    fmt = fmt or detect_format(filename, data[:4096])
+    return fmt, parse(data, fmt, filename=filename)

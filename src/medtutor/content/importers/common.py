@@ -19,12 +19,16 @@ def _mb(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MB"
 
 
-def decode(data: bytes) -> str:
-    """Check size and UTF-8; return the text without BOM (raises InvalidImportFile)."""
+def check_size(data: bytes) -> None:
     if len(data) > MAX_IMPORT_BYTES:
         raise InvalidImportFile(
             f"file is {_mb(len(data))}; the limit is {MAX_IMPORT_BYTES // (1024 * 1024)} MB"
         )
+
+
+def decode(data: bytes) -> str:
+    """Check size and UTF-8; return the text without BOM (raises InvalidImportFile)."""
+    check_size(data)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
