@@ -122,3 +122,14 @@ def test_a_user_cannot_revoke_someone_elses_token(client, student, other_student
     assert client.post(f"/account/tokens/{token.pk}/revoke/").status_code == 404
     token.refresh_from_db()
     assert token.revoked_at is None
+
+
+def test_logins_and_failures_are_audited_without_the_password(client, student):
+    from medtutor.core.models import AuditRecord
+
+    client.post("/login/", {"username": "stu", "password": "wrong-password"})
+    client.post("/login/", {"username": "stu", "password": PASSWORD})
+    actions = list(AuditRecord.objects.values_list("action", flat=True))
+    assert actions[-2:] == ["auth.login_failed", "auth.login"]
+    assert all(PASSWORD not in str(r.output) and "wrong-password" not in str(r.output)
+               for r in AuditRecord.objects.all())

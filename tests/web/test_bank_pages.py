@@ -101,3 +101,52 @@ def test_api_import_endpoint_reports_issues_as_400(client, faculty):
     assert bad.status_code == 400 and bad.json()["errors"]
     good = client.post("/api/v1/imports", {"file": SimpleUploadedFile("g.jsonl", json.dumps(GOOD).encode())})
     assert good.status_code == 201 and good.json()["created"] == {"items": 1}
+
+
+def _png(width=4, height=3) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_image_upload_makes_a_version_and_the_old_version_keeps_its_image(client, faculty, student, item):
+    from medtutor.learning.services import record_answer
+    from tests.conftest import make_record  # noqa: F401
+
+    client.force_login(faculty)
+    form = {"stem": item.current_version.stem, "lead_in": item.current_version.lead_in, "key": "0",
+            "option_0": "Furosemide", "option_0_explanation": "A loop diuretic that offloads fluid within hours.",
+            "option_1": "Bisoprolol", "option_1_explanation": "Long-term benefit, but may worsen acute congestion.",
+            "option_2": "Digoxin", "option_2_explanation": "Controls rate; does not relieve congestion quickly.",
+            "explanation": "Loop diuretics are first-line for congestion.", "competency": "cardio.hf",
+            "discipline": "pharm", "objective": "cardio.hf.1", "tags": "heart-failure", "difficulty": "easy",
+            "source": "test", "licence": "CC-BY-4.0"}
+    response = client.post(f"/items/{item.pk}/edit/", form | {"image": SimpleUploadedFile("ecg.png", _png(), "image/png")})
+    assert response.status_code == 302
+    item.refresh_from_db()
+    with_image = item.current_version
+    assert with_image.number == 2 and with_image.image.name.endswith(".png")
+    record_answer(student, item.pk, None, 0, "img-answer-1")
+    client.post(f"/items/{item.pk}/edit/", form | {"remove_image": "on"})
+    item.refresh_from_db()
+    assert item.current_version.number == 3 and not item.current_version.image
+    with_image.refresh_from_db()
+    assert with_image.image  # the answered version still shows what the student saw
+    client.force_login(student)
+    assert client.get(f"/media/{with_image.image.name}").status_code == 200
+    client.logout()
+    assert client.get(f"/media/{with_image.image.name}").status_code == 302
+
+
+def test_a_non_image_upload_is_refused(client, faculty, item):
+    client.force_login(faculty)
+    response = client.post(f"/items/{item.pk}/edit/", {"stem": "x", "lead_in": "y", "key": "0", "option_0": "a",
+                                                       "option_1": "b",
+                                                       "image": SimpleUploadedFile("x.png", b"not an image")})
+    assert response.status_code == 200 and b"image" in response.content.lower()
+    item.refresh_from_db()
+    assert item.current_version.number == 1

@@ -10,6 +10,7 @@ from medtutor.content.importers import records as rec
 from medtutor.content.models import Competency, Difficulty, Discipline, Item, ItemQuerySet, LearningObjective
 
 MAX_OPTIONS = 10
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
 LETTERS = "ABCDEFGHIJ"
 
 
@@ -32,6 +33,8 @@ class ItemForm(forms.Form):
     difficulty = forms.ChoiceField(choices=[("", "Not rated"), *Difficulty.choices], required=False)
     source = forms.CharField(required=False, max_length=200)
     licence = forms.CharField(required=False, max_length=100)
+    image = forms.ImageField(required=False, help_text="Optional PNG, JPEG or WebP, up to 5 MB (an ECG, an X-ray, a rash).")
+    remove_image = forms.BooleanField(label="Remove the current image", required=False)
     change_note = forms.CharField(label="What changed", required=False, max_length=300,
                                   help_text="Shown in the version history.")
 
@@ -68,6 +71,14 @@ class ItemForm(forms.Form):
             initial[f"option_{i}"] = option["text"]
             initial[f"option_{i}_explanation"] = option.get("explanation", "")
         return initial
+
+    def clean_image(self) -> Any:
+        image = self.cleaned_data.get("image")
+        if image and image.size > MAX_IMAGE_BYTES:
+            raise forms.ValidationError(f"The image is {image.size / 1e6:.1f} MB; the limit is 5 MB.")
+        if image and getattr(image, "image", None) is not None and image.image.format not in ("PNG", "JPEG", "WEBP", "GIF"):
+            raise forms.ValidationError("Use a PNG, JPEG, WebP or GIF image.")
+        return image
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

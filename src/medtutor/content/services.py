@@ -280,7 +280,8 @@ def _upsert_items(records: list[rec.ItemRecord], resolver: _Resolver, summary: I
 
 
 def save_item(item: Item | None, record: rec.ItemRecord, *, actor: Any, resolver: _Resolver | None = None,
-              change_note: str = "", audit_change: bool = True) -> bool:
+              change_note: str = "", audit_change: bool = True, image: Any = None,
+              remove_image: bool = False) -> bool:
     """Create or edit one item. A change of its words adds a version; answers keep pointing at theirs.
 
     Returns True when anything changed. Raises InvalidInput when the record is not valid.
@@ -308,11 +309,17 @@ def save_item(item: Item | None, record: rec.ItemRecord, *, actor: Any, resolver
             for k, v in metadata.items():
                 setattr(item, k, v)
         current = item.current_version
-        words_changed = current is None or current.content() != content
+        old_image = current.image.name if current is not None and current.image else ""
+        image_changed = image is not None or (remove_image and bool(old_image))
+        words_changed = current is None or current.content() != content or image_changed
         if words_changed:
             number = (item.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+            # A new version keeps the previous image unless it is replaced or removed; the old
+            # version keeps its own file, so answers given on it still show what was seen.
+            kept = "" if remove_image else old_image
             current = ItemVersion.objects.create(item=item, number=number, created_by=author,
-                                                 change_note=change_note[:300], **content)
+                                                 change_note=change_note[:300], image=image or kept or None,
+                                                 **content)
             item.current_version = current
         old_tags = sorted(item.tags.values_list("slug", flat=True)) if not created else []
         tags_changed = old_tags != sorted(slugs)

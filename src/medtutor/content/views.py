@@ -49,11 +49,13 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
 def item_edit(request: HttpRequest, item_id: int | None = None) -> HttpResponse:
     item = get_object_or_404(Item, pk=item_id) if item_id is not None else None
     initial = ItemForm.initial_for(item) if item is not None else {"source": "", "licence": ""}
-    form = ItemForm(request.POST or None, item=item, initial=initial)
+    form = ItemForm(request.POST or None, request.FILES or None, item=item, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             changed = services.save_item(item, form.to_record(), actor=request.user,
-                                         change_note=form.cleaned_data.get("change_note") or "")
+                                         change_note=form.cleaned_data.get("change_note") or "",
+                                         image=form.cleaned_data.get("image"),
+                                         remove_image=bool(form.cleaned_data.get("remove_image")))
         except InvalidInput as error:
             for detail in error.details or [error.message]:
                 form.add_error(None, detail)
@@ -66,7 +68,8 @@ def item_edit(request: HttpRequest, item_id: int | None = None) -> HttpResponse:
             else:
                 messages.info(request, "Nothing changed.")
             return redirect("item_detail", item_id=saved.pk)
-    return render(request, "content/item_form.html", {"form": form, "item": item})
+    used = item is not None and item.current_version_id is not None and item.current_version.responses.exists()
+    return render(request, "content/item_form.html", {"form": form, "item": item, "used": used})
 
 
 @require_http_methods(["GET", "POST"])
