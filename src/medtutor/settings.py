@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "medtutor.core.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "medtutor.urls"

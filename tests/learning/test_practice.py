@@ -84,3 +84,16 @@ def test_practice_picks_an_unanswered_question(client, student, item):
     client.force_login(student)
     response = client.get("/practice/")
     assert response.status_code == 302 and response["Location"].startswith(f"/practice/{item.pk}/")
+
+
+def test_unknown_question_is_a_404_page_not_a_500(client, student, item):
+    client.force_login(student)
+    assert client.get("/practice/987654/").status_code == 404
+    response = client.post("/practice/987654/", {"choice": "0", "client_token": "tok-404"})
+    assert response.status_code == 404 and b"no question" in response.content
+
+
+def test_practice_in_a_topic_names_the_topic(client, student, item):
+    client.force_login(student)
+    page = client.get(f"/practice/{item.pk}/?competency=cardio.hf")
+    assert b"Heart failure" in page.content

@@ -16,3 +16,23 @@ class ContentSecurityPolicyMiddleware:
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
 
+
+
+class DomainErrorMiddleware:
+    """A DomainError that reaches a page view becomes its 4xx page with the message, never a 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.shortcuts import render
+
+        from medtutor.core.errors import DomainError
+
+        if not isinstance(exception, DomainError):
+            return None
+        return render(request, "web/error.html", {"status": exception.status, "message": exception.message},
+                      status=exception.status)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from medtutor.content.forms import LETTERS
 from medtutor.content.models import Competency, Item, ItemKind
-from medtutor.core.errors import DomainError
+from medtutor.core.errors import InvalidInput
 from medtutor.core.permissions import STUDENT, roles_required
 from medtutor.learning import services
 
@@ -34,7 +34,8 @@ def practice_next(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @roles_required(STUDENT)
 def practice_item(request: HttpRequest, item_id: int) -> HttpResponse:
-    competency_code = request.GET.get("competency", "")
+    practice_competency = Competency.objects.filter(code=request.GET.get("competency", "")).first()
+    competency_code = practice_competency.code if practice_competency else ""
     if request.method == "POST":
         try:
             chosen = int(request.POST.get("choice", ""))
@@ -45,20 +46,20 @@ def practice_item(request: HttpRequest, item_id: int) -> HttpResponse:
             result = services.record_answer(
                 request.user, item_id, int(version_id) if (version_id or "").isdigit() else None, chosen,
                 request.POST.get("client_token", ""), _seconds(request.POST.get("elapsed")))
-        except DomainError as error:
+        except InvalidInput as error:
             version = services.answerable_version(item_id)
             return render(request, _template(request, "question"), {
                 "item": version.item, "version": version, "letters": LETTERS, "error": error.message,
                 "client_token": request.POST.get("client_token") or services.new_client_token(),
-                "competency_code": competency_code}, status=error.status)
+                "competency_code": competency_code, "practice_competency": practice_competency}, status=error.status)
         return render(request, _template(request, "feedback"), {
             "item": result.version.item, "version": result.version, "response": result.response,
-            "letters": LETTERS, "competency_code": competency_code,
+            "letters": LETTERS, "competency_code": competency_code, "practice_competency": practice_competency,
             "objective": result.version.objective})
     version = services.answerable_version(item_id)
     return render(request, "learning/question.html", {
         "item": version.item, "version": version, "letters": LETTERS,
-        "client_token": services.new_client_token(), "competency_code": competency_code})
+        "client_token": services.new_client_token(), "competency_code": competency_code, "practice_competency": practice_competency})
 
 
 def _template(request: HttpRequest, name: str) -> str:
