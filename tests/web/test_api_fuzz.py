@@ -1,0 +1,43 @@
+"""Whatever a client sends to the API, the answer is a 2xx/4xx with a JSON message, never a 500."""
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from medtutor.accounts.models import ApiToken
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**63, 2**63) | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=12)
+
+answer_like = st.fixed_dictionaries({}, optional={
+    "choice": json_values, "client_token": json_values, "version_id": json_values, "seconds_taken": json_values})
+item_like = st.fixed_dictionaries({}, optional={
+    "external_id": json_values, "stem": json_values, "lead_in": json_values, "key": json_values,
+    "options": st.lists(st.fixed_dictionaries({}, optional={"text": json_values, "explanation": json_values}),
+                        max_size=12) | json_values,
+    "competency": json_values, "objective": json_values, "tags": json_values, "difficulty": json_values})
+bodies = json_values | answer_like | item_like | st.binary(max_size=40).map(lambda b: b.decode("latin-1"))
+paths = st.sampled_from(["/api/v1/items", "/api/v1/items/{id}", "/api/v1/items/{id}/answers", "/api/v1/answers/{id}",
+                         "/api/v1/me/answers", "/api/v1/competencies", "/api/v1/imports", "/api/v1/audit/verify"])
+ids = st.one_of(st.integers(-5, 10**12).map(str), st.text(max_size=8).map(lambda t: t.replace("/", "")))
+queries = st.dictionaries(st.sampled_from(["q", "limit", "offset", "competency", "difficulty", "tag"]),
+                          st.text(max_size=10), max_size=3)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(method=st.sampled_from(["get", "post", "put"]), path=paths, item_id=ids, body=bodies, query=queries,
+       role=st.sampled_from(["student", "faculty", "admin", None]))
+def test_api_never_answers_500(client, users, item, method, path, item_id, body, query, role):
+    url = path.replace("{id}", item_id or "0")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {ApiToken.issue(users[role], 'fuzz')[1]}"} if role else {}
+    payload = body if isinstance(body, str) else json.dumps(body)
+    if method == "get":
+        response = client.get(url, query, **headers)
+    else:
+        response = getattr(client, method)(url, data=payload, content_type="application/json", **headers)
+    assert response.status_code < 500, (method, url, payload[:200], response.content[:300])
+    if response.status_code >= 400 and response["Content-Type"].startswith("application/json"):
+        assert "detail" in response.json()
