@@ -186,13 +186,20 @@ def import_bundle(bundle: rec.ImportBundle, *, actor: Any, filename: str = "", f
     return summary
 
 
+def _apply(instance: Any, values: dict[str, Any]) -> bool:
+    """Set the values that differ on the instance (unsaved); True when any did."""
+    changed = {k: v for k, v in values.items() if getattr(instance, k) != v}
+    for k, v in changed.items():
+        setattr(instance, k, v)
+    return bool(changed)
+
+
 def _upsert_discipline(record: rec.DisciplineRecord, resolver: _Resolver, summary: ImportSummary) -> None:
     existing = resolver.disciplines.get(record.code)
     if existing is None:
         resolver.disciplines[record.code] = Discipline.objects.create(code=record.code, name=record.name)
         summary.bump("created", "disciplines")
-    elif existing.name != record.name:
-        existing.name = record.name
+    elif _apply(existing, {"name": record.name}):
         existing.save(update_fields=["name"])
         summary.bump("updated", "disciplines")
     else:
@@ -207,9 +214,7 @@ def _upsert_competency(record: rec.CompetencyRecord, resolver: _Resolver, summar
         existing = Competency.objects.create(code=record.code, **values)
         resolver.competencies[record.code] = existing
         summary.bump("created", "competencies")
-    elif any(getattr(existing, k) != v for k, v in values.items()):
-        for k, v in values.items():
-            setattr(existing, k, v)
+    elif _apply(existing, values):
         existing.save()
         summary.bump("updated", "competencies")
     else:
@@ -305,9 +310,7 @@ def save_item(item: Item | None, record: rec.ItemRecord, *, actor: Any, resolver
             item = Item.objects.create(external_id=record.external_id, created_by=author, **metadata)
             meta_changed = True
         else:
-            meta_changed = any(getattr(item, k) != v for k, v in metadata.items())
-            for k, v in metadata.items():
-                setattr(item, k, v)
+            meta_changed = _apply(item, metadata)
         current = item.current_version
         old_image = current.image.name if current is not None and current.image else ""
         image_changed = image is not None or (remove_image and bool(old_image))
@@ -354,10 +357,7 @@ def _upsert_cards(records: tuple[rec.CardRecord, ...] | list[rec.CardRecord], re
         if card is None:
             card = Card.objects.create(external_id=record.external_id, created_by=author, **values)
             summary.bump("created", "cards")
-        elif any(getattr(card, k) != v for k, v in values.items()) or \
-                sorted(card.tags.values_list("slug", flat=True)) != sorted(slugs):
-            for k, v in values.items():
-                setattr(card, k, v)
+        elif _apply(card, values) | (sorted(card.tags.values_list("slug", flat=True)) != sorted(slugs)):
             card.save()
             summary.bump("updated", "cards")
         else:
