@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "medtutor.accounts",
     "medtutor.content",
     "medtutor.learning",
+    "medtutor.governance",
     "medtutor.web",
 ]
 

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from medtutor.accounts.models import Cohort, Role, User
 from medtutor.content.models import Card, Competency, Item
 from medtutor.core.models import AuditRecord
-from medtutor.core.permissions import ADMIN, EVERYONE, roles_required
+from medtutor.core.permissions import EVERYONE, roles_required
 
 
 @roles_required(*EVERYONE)
@@ -71,15 +71,6 @@ def media(request: HttpRequest, path: str) -> FileResponse:
         raise Http404("no such file")
     content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
     return FileResponse(target.open("rb"), content_type=content_type)
-
-
-@roles_required(ADMIN)
-def audit_log(request: HttpRequest) -> HttpResponse:
-    from medtutor.core.audit import verify_chain
-
-    report = verify_chain() if request.GET.get("verify") else None
-    records = AuditRecord.objects.select_related("actor").order_by("-seq")[:200]
-    return render(request, "governance/audit.html", {"records": records, "report": report})
 
 
 def _error(request: HttpRequest, status: int, message: str) -> HttpResponse:
