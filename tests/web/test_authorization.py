@@ -23,9 +23,19 @@ def _named_patterns(resolver=None, prefix=""):
 PATTERNS = sorted(_named_patterns())
 
 
-def _url(route: str, item_id: int) -> str:
+def _url(route: str, item_id: int, user_id: int = 0, cohort_id: int = 0) -> str:
     return "/" + route.replace("<int:item_id>", str(item_id)).replace("<int:token_id>", "1").replace(
-        "<path:path>", "items/none.png").replace("<slug:slug>", "no-such-card")
+        "<path:path>", "items/none.png").replace("<slug:slug>", "no-such-card").replace(
+        "<int:user_id>", str(user_id)).replace("<int:cohort_id>", str(cohort_id))
+
+
+@pytest.fixture
+def cohort(db, users):
+    from medtutor.accounts.models import Cohort
+
+    cohort = Cohort.objects.create(code="md-2028", name="MD class of 2028", year=2028)
+    cohort.members.add(users["student"])
+    return cohort
 
 
 def test_every_page_declares_its_roles():
@@ -36,8 +46,8 @@ def test_every_page_declares_its_roles():
 
 @pytest.mark.parametrize("name,route,view", [p for p in PATTERNS if p[0] not in PUBLIC | POST_ONLY],
                          ids=[p[0] for p in PATTERNS if p[0] not in PUBLIC | POST_ONLY])
-def test_matrix(client, users, item, name, route, view):
-    url = _url(route, item.pk)
+def test_matrix(client, users, item, cohort, name, route, view):
+    url = _url(route, item.pk, user_id=users["student"].pk, cohort_id=cohort.pk)
     anonymous = client.get(url)
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")
     for role, user in users.items():

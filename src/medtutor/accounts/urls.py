@@ -7,4 +7,9 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("account/tokens/", views.tokens, name="tokens"),
     path("account/tokens/<int:token_id>/revoke/", views.revoke_token, name="revoke_token"),
+    path("people/", views.people, name="people"),
+    path("people/new/", views.person_new, name="person_new"),
+    path("people/<int:user_id>/", views.person_edit, name="person_edit"),
+    path("cohorts/", views.cohorts, name="cohorts"),
+    path("cohorts/<int:cohort_id>/", views.cohort_detail, name="cohort_detail"),
 ]
