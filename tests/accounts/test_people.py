@@ -65,7 +65,7 @@ def test_weak_initial_password_is_shown_next_to_the_field(admin_client, password
     assert response.status_code == 400
     assert response.context["form"].errors["password"]
     assert b'role="alert"' in response.content
-    assert b'id="id_password_errors"' in response.content
+    assert b'id="id_password_error"' in response.content
     assert not User.objects.filter(username="newstudent").exists()
     assert _audits("user.created") == []
 
