@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "ninja",  # serves Swagger UI from our own static files, not a CDN
     "medtutor.core",
     "medtutor.accounts",
     "medtutor.content",

@@ -131,3 +131,11 @@ def test_audit_verify_is_for_admins(client, admin_user, faculty):
     assert client.get("/api/v1/audit/verify").status_code == 403
     client.force_login(admin_user)
     assert client.get("/api/v1/audit/verify").json()["ok"] is True
+
+
+def test_api_docs_load_swagger_from_our_own_static_files(client, student):
+    client.force_login(student)
+    page = client.get("/api/v1/docs")
+    html = page.content.decode()
+    assert page.status_code == 200 and "/static/ninja/swagger-ui-bundle" in html
+    assert "cdn" not in html.lower()
