@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "medtutor.content",
     "medtutor.learning",
     "medtutor.governance",
+    "medtutor.assessment",
     "medtutor.web",
 ]
 

@@ -24,9 +24,16 @@ PATTERNS = sorted(_named_patterns())
 
 
 def _url(route: str, item_id: int, user_id: int = 0, cohort_id: int = 0) -> str:
-    return "/" + route.replace("<int:item_id>", str(item_id)).replace("<int:token_id>", "1").replace(
+    url = "/" + route.replace("<int:item_id>", str(item_id)).replace("<int:token_id>", "1").replace(
         "<path:path>", "items/none.png").replace("<slug:slug>", "no-such-card").replace(
         "<int:user_id>", str(user_id)).replace("<int:cohort_id>", str(cohort_id))
+    if "<int:exam_id>" in url or "<int:attempt_id>" in url:  # an exam on the item, an attempt of the student
+        from tests.assessment.factories import exam_and_attempt_ids
+
+        exam_id, attempt_id = exam_and_attempt_ids(item_id, user_id)
+        url = url.replace("<int:exam_id>", str(exam_id)).replace("<int:attempt_id>", str(attempt_id)).replace(
+            "<int:position>", "1")
+    return url
 
 
 @pytest.fixture

@@ -36,15 +36,29 @@ class ModelCard:
 
 
 def _field(text: str, name: str) -> str:
-    match = re.search(rf"(?im)^[\s*\-|]*\**{name}\**\s*[:|]\s*`?([^`|\n]+?)`?\s*\|?\s*$", text)
-    return match.group(1).strip() if match else ""
+    """The value after `name` in a list item or table row: the first `code` span, else the first word."""
+    for match in re.finditer(rf"(?im)^[\s*\-|]*\**{name}\**\s*[:|](.*)$", text):
+        rest = match.group(1)
+        code = re.search(r"`([^`]+)`", rest)
+        word = re.search(r"[\w.\-]+", rest)
+        if code or word:
+            return (code or word).group(1 if code else 0).strip()
+    return ""
+
+
+def _version(text: str) -> str:
+    explicit = _field(text, "version")
+    if explicit:
+        return explicit
+    inline = re.search(r"(?i)\bversion\s*`?([\w.\-]+)`?", text)
+    return inline.group(1) if inline else ""
 
 
 def _read(path: Path) -> ModelCard:
     text = path.read_text(encoding="utf-8")
     title = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("# ")), path.stem)
     return ModelCard(slug=path.stem, title=title, model_name=_field(text, "model"),
-                     model_version=_field(text, "version"), markdown=text)
+                     model_version=_version(text), markdown=text)
 
 
 def all_cards() -> list[ModelCard]:

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("medtutor.content.urls")),
     path("", include("medtutor.learning.urls")),
     path("", include("medtutor.governance.urls")),
+    path("", include("medtutor.assessment.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Exams and attempts: blueprints, random forms, timed and tutor modes, score reports."""

@@ -1,0 +1,1 @@
+"""Pure exam engines: blueprint assembly, option shuffling, deadlines, scoring. No Django here."""
