@@ -29,6 +29,7 @@ from medtutor.core.audit import verify_chain
 from medtutor.core.errors import DomainError
 from medtutor.core.permissions import ADMIN, AUTHORS, EVERYONE, STUDENT, has_role
 from medtutor.learning import services as learning_services
+from medtutor.learning import cards as learning_cards
 from medtutor.learning.models import ItemResponse
 
 
@@ -324,4 +325,127 @@ def audit_verify(request: HttpRequest):
             "reason": report.reason}
 
 
+# --- flashcards (learning.cards): FSRS review, undo ----------------------------------------------
+
+class CardStateOut(Schema):
+    phase: str
+    is_new: bool
+    step: int | None
+    stability_days: float | None
+    difficulty: float | None
+    due_at: datetime
+    last_review_at: datetime | None
+    version: int
+
+
+class DueCardOut(Schema):
+    card_id: int
+    kind: str
+    front: str = Field(description="cloze deletions shown as [...] or [hint]")
+    back: str
+    competency: str | None
+    is_new: bool
+    version: int = Field(description="send it back as `version` when grading, so two tabs never grade twice")
+    intervals: dict[str, str] = Field(description="grade name → next interval, e.g. good → '2 d'")
+
+
+class CardsDueOut(Schema):
+    due_now: int
+    new_available: int
+    backlog: int
+    new_cards_paused: bool
+    daily_cap: int
+    cards: list[DueCardOut]
+
+
+class CardReviewIn(Schema):
+    grade: int = Field(ge=1, le=4, description="1 again, 2 hard, 3 good, 4 easy")
+    client_seq: str = Field(min_length=1, max_length=64, description="client id of this review; a retry replays it")
+    reviewed_at: datetime | None = Field(default=None, description="UTC, e.g. 2025-03-01T08:00:00Z; default now")
+    version: int | None = Field(default=None, ge=0, le=2**31 - 1, description="the card state version shown")
+
+
+class CardReviewOut(Schema):
+    review_id: int
+    card_id: int
+    grade: int
+    reviewed_at: datetime
+    replayed: bool
+    interval: str
+    state: CardStateOut
+    next_intervals: dict[str, str]
+
+
+class CardUndoIn(Schema):
+    review_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+                                  description="undo only if this is still your last review")
+
+
+class CardUndoOut(Schema):
+    review_id: int
+    card_id: int
+    replayed: bool
+    state: CardStateOut
+
+
+def _card_state(state, version: int) -> dict:
+    return {"phase": state.phase.name.lower(), "is_new": state.is_new, "step": state.step,
+            "stability_days": state.stability_days, "difficulty": state.difficulty, "due_at": state.due_at,
+            "last_review_at": state.last_review_at, "version": version}
+
+
+def _intervals(intervals) -> dict[str, str]:
+    from medtutor.learning.engine.memory import format_interval
+
+    return {grade.name.lower(): format_interval(gap) for grade, gap in intervals.items()}
+
+
+@router.get("/cards/due", response=CardsDueOut, tags=["cards"])
+def cards_due(request: HttpRequest, limit: int = Query(20, ge=1, le=200)):
+    require_role(request, STUDENT)
+    from medtutor.learning.engine import cloze
+
+    overview = learning_cards.deck_overview(request.auth)
+    entries = learning_cards.queue(request.auth, limit=limit, plan=overview.plan)
+    out = []
+    for entry in entries:
+        card = entry.card
+        is_cloze = entry.is_cloze
+        back = (cloze.back_text(card.front) + (f"\n\n{card.back}" if card.back else "")) if is_cloze else card.back
+        out.append({"card_id": card.pk, "kind": card.kind, "back": back, "is_new": entry.is_new,
+                    "front": cloze.front_text(card.front) if is_cloze else card.front,
+                    "competency": card.competency.code if card.competency else None, "version": entry.version,
+                    "intervals": {g.name.lower(): label for g, label in entry.intervals()}})
+    return {"due_now": overview.due_now, "new_available": overview.new_available, "backlog": overview.plan.backlog,
+            "new_cards_paused": overview.plan.new_cards_paused, "daily_cap": overview.plan.daily_cap, "cards": out}
+
+
+@router.post("/cards/{card_id}/reviews", response={201: CardReviewOut, 200: CardReviewOut}, tags=["cards"])
+def review_card(request: HttpRequest, card_id: int, body: CardReviewIn):
+    require_role(request, STUDENT)
+    from medtutor.learning.engine.memory import format_interval
+
+    done = learning_cards.record_review(request.auth, card_id, body.grade, client_seq=body.client_seq,
+                                        reviewed_at=body.reviewed_at, expected_version=body.version)
+    return Status(200 if done.replayed else 201, {
+        "review_id": done.review.pk, "card_id": done.review.card_id, "grade": done.review.grade,
+        "reviewed_at": done.review.reviewed_at, "replayed": done.replayed, "interval": format_interval(done.interval),
+        "state": _card_state(done.state, done.version), "next_intervals": _intervals(done.next_intervals())})
+
+
+@router.post("/cards/reviews/undo", response=CardUndoOut, tags=["cards"])
+def undo_card_review(request: HttpRequest, body: CardUndoIn):
+    require_role(request, STUDENT)
+    undone = learning_cards.undo_last_review(request.auth, review_id=body.review_id)
+    return {"review_id": undone.review.pk, "card_id": undone.review.card_id, "replayed": undone.replayed,
+            "state": _card_state(undone.state, undone.version)}
+
+
 api.add_router("/", router)
+
+
+# --- exams (routes in medtutor.assessment.api) ------------------------------------------------------
+
+from medtutor.assessment.api import router as exams_router  # noqa: E402  (after the shared routes)
+
+api.add_router("/", exams_router)

@@ -22,6 +22,8 @@ bench_app = typer.Typer(help="Benchmarks (each prints ours beside a baseline fro
 app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 app.add_typer(bench_app, name="bench")
+exams_app = typer.Typer(help="Exams and attempts.", no_args_is_help=True)
+app.add_typer(exams_app, name="exams")
 
 
 def setup_django() -> None:
@@ -241,6 +243,67 @@ def bench_import(
 
     for line in run_import_benchmark(path, fmt=fmt, baseline_items=baseline_items, searches=searches):
         typer.echo(line)
+
+
+@bench_app.command("early-warning")
+def bench_early_warning(
+    train: Annotated[Path, typer.Option("--train", help="OULAD folder to train on.")],
+    test: Annotated[Path, typer.Option("--test", help="OULAD folder to evaluate on (may be the same folder).")],
+    days: Annotated[str, typer.Option(help="Prediction days after the course start, comma-separated.")] = "14,28,56",
+    train_presentations: Annotated[Optional[str], typer.Option(help="e.g. 2013B,2013J (needed when --train and --test are one folder).")] = None,
+    test_presentations: Annotated[Optional[str], typer.Option(help="e.g. 2014B.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the models and the bootstrap.")] = 0,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates for the 95% intervals.")] = 1000,
+    threads: Annotated[int, typer.Option(help="OpenMP threads for gradient boosting (0 = all cores).")] = 1,
+) -> None:
+    """Early warning (fail or withdraw) on OULAD: our model beside logistic regression, with subgroup gaps."""
+    from medtutor.analytics.benchmark import format_report, parse_days, parse_presentations, run_early_warning
+    from medtutor.analytics.engine.oulad import OuladDataError
+
+    try:
+        result = run_early_warning(train, test, parse_days(days),
+                                   train_presentations=parse_presentations(train_presentations),
+                                   test_presentations=parse_presentations(test_presentations),
+                                   seed=seed, n_boot=max(bootstrap, 10), threads=threads or None)
+    except (OuladDataError, ValueError) as error:
+        fail(str(error), code=2)
+    for line in format_report(result):
+        typer.echo(line)
+
+
+@bench_app.command("kt")
+def bench_kt(
+    train: Annotated[list[Path], typer.Option("--train", help="Training file(s): DKVMN 3-line format or assist2009_pid CSV.", exists=True, dir_okay=False)],
+    test: Annotated[Optional[list[Path]], typer.Option("--test", help="Test file(s), same format; when left out, 20% of the training students are held out.", exists=True, dir_okay=False)] = None,
+    models: Annotated[str, typer.Option(help="Comma-separated: bkt, irt, lr, gbm.")] = "bkt,irt,lr,gbm",
+    pybkt: Annotated[bool, typer.Option("--pybkt/--no-pybkt", help="Also run pyBKT on the same split.")] = True,
+    seed: Annotated[int, typer.Option(help="Seed for model fitting and inner splits.")] = 0,
+) -> None:
+    """Knowledge tracing: test AUC, accuracy, RMSE and timings of our tracers beside pyBKT."""
+    from medtutor.learning.engine.kt_data import KTDataError
+    from medtutor.learning.kt_benchmark import MODELS, format_result, run_kt_benchmark
+
+    chosen = [m.strip() for m in models.split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in MODELS]
+    if unknown:
+        fail(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}", code=2)
+    try:
+        result = run_kt_benchmark(train, test or None, models=chosen, with_pybkt=pybkt, seed=seed,
+                                  log=lambda line: typer.echo(line, err=True))
+    except KTDataError as error:
+        fail(str(error), code=2)
+    for line in format_result(result):
+        typer.echo(line)
+
+
+@exams_app.command("close-expired")
+def exams_close_expired() -> None:
+    """Submit every exam attempt whose deadline has passed (run it from cron; safe to repeat)."""
+    setup_django()
+    from medtutor.assessment.services import close_expired
+
+    closed = close_expired()
+    typer.echo(f"closed {closed} expired attempt{'s' if closed != 1 else ''}")
 
 
 def main() -> None:

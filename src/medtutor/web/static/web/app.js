@@ -156,3 +156,61 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", onReady);
   else onReady();
 })();
+
+/* Flashcards: Space shows the answer, 1-4 grade it; HTMX also swaps the card on a 4xx (it says why). */
+(function () {
+  "use strict";
+
+  function isTyping(el) {
+    if (!el || el === document.body) return false;
+    var tag = el.tagName;
+    return el.isContentEditable || tag === "TEXTAREA" || tag === "SELECT" ||
+      (tag === "INPUT" && !/^(hidden|radio|checkbox|button|submit)$/i.test(el.type || "text"));
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
+    var review = document.querySelector("[data-card-review]");
+    if (!review || isTyping(event.target)) return;
+    var answer = review.querySelector("details[data-card-answer]");
+    if (!answer) return;
+    var key = event.key || "";
+    if (key === " " || key === "Spacebar") {
+      var target = event.target;
+      if (target && (target.tagName === "BUTTON" || target.tagName === "A") && !target.closest("summary")) return;
+      event.preventDefault();
+      if (!answer.open) {
+        answer.open = true;
+        var first = answer.querySelector('button[data-grade-key="3"]');
+        if (first) first.focus();
+      }
+      return;
+    }
+    if (/^[1-4]$/.test(key) && answer.open) {
+      var button = answer.querySelector('button[data-grade-key="' + key + '"]');
+      if (button && !button.disabled) {
+        event.preventDefault();
+        button.click();
+      }
+    }
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail || {};
+    var target = detail.target;
+    var status = detail.xhr ? detail.xhr.status : 0;
+    if (target && target.id === "card-review" && status >= 400 && status < 500) {
+      detail.shouldSwap = true;
+      detail.isError = false;
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    var review = document.getElementById("card-review");
+    if (!review || review.contains(document.activeElement)) return;
+    var alert = review.querySelector('[role="alert"]');
+    var summary = review.querySelector("details[data-card-answer] > summary");
+    if (alert) { alert.setAttribute("tabindex", "-1"); alert.focus(); }
+    else if (summary) summary.focus();
+  });
+})();

@@ -1,0 +1,466 @@
+"""Feature-based knowledge tracing in the spirit of PFA / "Best-LR" (Gervet et al., 2020).
+
+Every response is described by what the learner did *before* it: counts of earlier correct and wrong
+answers overall, on the skill and on the item (log-scaled), the last answer, windowed accuracies,
+steps since the skill was last practised, whether the previous row was the same skill or item, how
+hard the item and skill were for the training students (out-of-fold target encoding), and the BKT
+estimate for the skill. Two learners read these features:
+
+* :class:`FeatureLR` -- logistic regression; PFA-style per-skill slopes on the log counts plus the
+  shared features (``Best-LR``);
+* :class:`FeatureGBM` -- scikit-learn ``HistGradientBoostingClassifier`` on the same features.
+
+Hyperparameters are chosen on an inner split of the *training* students (never on the test file).
+Both keep the online interface of :class:`~medtutor.learning.engine.kt.KnowledgeTracer`: the state is
+the learner's counters; ``update`` is a few dictionary writes; ``predict_next`` builds one feature row.
+The batch feature builder and the online one compute identical numbers (tested).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from medtutor.learning.engine.kt import BKT, BKTState
+from medtutor.learning.engine.kt_data import FlatResponses, StudentSequence, flatten
+from medtutor.learning.engine.kt_metrics import roc_auc
+
+__all__ = ["FeatureState", "FeatureLR", "FeatureGBM", "FeatureBuilder"]
+
+ALL_WINDOWS = (5, 10, 30)
+SKILL_WINDOWS = (3, 10)
+_MAX_WINDOW = max(ALL_WINDOWS)
+_MAX_SKILL_WINDOW = max(SKILL_WINDOWS)
+_SMOOTH = 10.0  # pseudo-count of the item/skill difficulty encodings
+
+
+# --------------------------------------------------------------------------------------------------
+# batch features
+# --------------------------------------------------------------------------------------------------
+
+def _group_history(group: np.ndarray, position: np.ndarray, correct: np.ndarray,
+                   windows: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """For each row, statistics of the earlier rows of the same group (in position order)."""
+    n = len(group)
+    order = np.lexsort((position, group))
+    g = group[order]
+    c = correct[order].astype(np.float64)
+    pos = position[order]
+    idx = np.arange(n)
+    new = np.ones(n, dtype=bool)
+    new[1:] = g[1:] != g[:-1]
+    start = np.maximum.accumulate(np.where(new, idx, 0)) if n else idx
+    n_prev = (idx - start).astype(np.float64)
+    cum = np.concatenate([[0.0], np.cumsum(c)])
+    c_prev = cum[idx] - cum[start]
+    has = n_prev > 0
+    prev = np.maximum(idx - 1, 0)
+    last = np.where(has, c[prev] if n else c, -1.0)
+    gap = np.where(has, (pos - pos[prev]).astype(np.float64) if n else pos, -1.0)
+    out: dict[str, np.ndarray] = {"n": n_prev, "c": c_prev, "last": last, "gap": gap}
+    for w in windows:
+        lo = np.maximum(idx - w, start)
+        k = (idx - lo).astype(np.float64)
+        s = cum[idx] - cum[lo]
+        out[f"w{w}"] = np.divide(s, k, out=np.full(n, np.nan), where=k > 0)
+    result = {}
+    for name, values in out.items():
+        back = np.empty(n)
+        back[order] = values
+        result[name] = back
+    return result
+
+
+@dataclass(frozen=True)
+class FeatureState:
+    """A learner's history summary: everything the feature model needs to predict the next answer."""
+
+    n_all: int = 0
+    c_all: int = 0
+    recent: tuple[int, ...] = ()  # last answers overall, newest last (at most 30)
+    position: int = 0
+    prev_skill: int | None = None
+    prev_item: int | None = None
+    # skill -> (n, c, last position, recent answers tuple)
+    skills: Mapping[int, tuple[int, int, int, tuple[int, ...]]] = field(
+        default_factory=lambda: MappingProxyType({}))
+    items: Mapping[int, tuple[int, int, int]] = field(default_factory=lambda: MappingProxyType({}))  # n, c, last
+    bkt: BKTState = field(default_factory=BKTState)
+
+
+class FeatureBuilder:
+    """Fitted encodings (item/skill difficulty, vocabularies, BKT) and the feature layout."""
+
+    def __init__(self, *, use_items: bool, categorical_skills: bool, bkt: BKT) -> None:
+        self.use_items = use_items
+        self.categorical_skills = categorical_skills
+        self.bkt = bkt
+        self.skill_vocab: dict[int, int] = {}
+        self.item_te: dict[int, tuple[float, float]] = {}
+        self.skill_te: dict[int, float] = {}
+        self.prior = 0.5
+        names = ["log_n_all", "log_c_all", "log_w_all", "acc_all", "last_all"]
+        names += [f"win{w}_all" for w in ALL_WINDOWS]
+        names += ["log_n_skill", "log_c_skill", "log_w_skill", "acc_skill", "last_skill", "log_gap_skill"]
+        names += [f"win{w}_skill" for w in SKILL_WINDOWS]
+        if use_items:
+            names += ["log_n_item", "log_c_item", "log_w_item", "last_item", "same_item_as_prev"]
+        names += ["same_skill_as_prev", "te_item", "log_item_count", "te_skill", "bkt_p", "bkt_known"]
+        if categorical_skills:
+            names += ["skill", "prev_skill"]
+        self.names = names
+
+    @property
+    def categorical_mask(self) -> np.ndarray:
+        return np.array([n in ("skill", "prev_skill") for n in self.names])
+
+    def fit_encodings(self, flat: FlatResponses, *, folds: int, seed: int) -> np.ndarray:
+        """Learn encodings on all training rows; return out-of-fold item/skill encodings for them."""
+        y = flat.correct.astype(np.float64)
+        self.prior = float(y.mean()) if len(y) else 0.5
+        skills = np.unique(flat.skill)
+        self.skill_vocab = {int(k): i for i, k in enumerate(skills)}
+        self.item_te = _te_table(flat.item, y, self.prior)
+        self.skill_te = {k: v for k, (v, _) in _te_table(flat.skill, y, self.prior).items()}
+        # out-of-fold encodings for the training rows (student folds), so a row never encodes itself
+        rng = np.random.default_rng(seed)
+        fold_of_student = rng.integers(0, folds, size=len(flat.starts) - 1)
+        fold = fold_of_student[flat.student]
+        oof = np.empty((len(flat), 3))
+        for f in range(folds):
+            inside = fold == f
+            it = _te_table(flat.item[~inside], y[~inside], self.prior)
+            sk = _te_table(flat.skill[~inside], y[~inside], self.prior)
+            oof[inside] = self._lookup(flat.item[inside], flat.skill[inside], it, sk)
+        return oof
+
+    def _lookup(self, items: np.ndarray, skills: np.ndarray, item_te: dict[int, tuple[float, float]],
+                skill_te: Mapping[int, Any]) -> np.ndarray:
+        out = np.empty((len(items), 3))
+        default = (self.prior, 0.0)
+        for j, (i, k) in enumerate(zip(items.tolist(), skills.tolist())):
+            te, count = item_te.get(i, default)
+            sk = skill_te.get(k, self.prior)
+            out[j] = (te, count, sk[0] if isinstance(sk, tuple) else sk)
+        return out
+
+    def encodings(self, flat: FlatResponses) -> np.ndarray:
+        return self._lookup(flat.item, flat.skill, self.item_te, self.skill_te)
+
+    def batch(self, flat: FlatResponses, encodings: np.ndarray) -> np.ndarray:
+        y = flat.correct
+        overall = _group_history(flat.student, flat.position, y, ALL_WINDOWS)
+        n_skill_max = int(flat.skill.max(initial=0)) + 1
+        per_skill = _group_history(flat.student * n_skill_max + flat.skill, flat.position, y, SKILL_WINDOWS)
+        cols: list[np.ndarray] = [
+            np.log1p(overall["n"]), np.log1p(overall["c"]), np.log1p(overall["n"] - overall["c"]),
+            (overall["c"] + 1) / (overall["n"] + 2), overall["last"]]
+        cols += [overall[f"w{w}"] for w in ALL_WINDOWS]
+        gap = per_skill["gap"]
+        cols += [np.log1p(per_skill["n"]), np.log1p(per_skill["c"]), np.log1p(per_skill["n"] - per_skill["c"]),
+                 (per_skill["c"] + 1) / (per_skill["n"] + 2), per_skill["last"],
+                 np.where(gap >= 0, np.log1p(np.maximum(gap, 0)), -1.0)]
+        cols += [per_skill[f"w{w}"] for w in SKILL_WINDOWS]
+        first_row = flat.position == 0
+        prev_index = np.maximum(np.arange(len(flat)) - 1, 0)
+        if self.use_items:
+            n_item_max = int(flat.item.max(initial=0)) + 1
+            per_item = _group_history(flat.student * n_item_max + flat.item, flat.position, y, ())
+            same_item = np.where(first_row, 0.0, (flat.item == flat.item[prev_index]).astype(np.float64))
+            cols += [np.log1p(per_item["n"]), np.log1p(per_item["c"]), np.log1p(per_item["n"] - per_item["c"]),
+                     per_item["last"], same_item]
+        same_skill = np.where(first_row, 0.0, (flat.skill == flat.skill[prev_index]).astype(np.float64))
+        bkt_p, bkt_known = self.bkt.predict_flat(flat)
+        cols += [same_skill, encodings[:, 0], np.log1p(encodings[:, 1]), encodings[:, 2], bkt_p, bkt_known]
+        if self.categorical_skills:
+            vocab = self.skill_vocab
+            skill_code = np.array([vocab.get(k, -1) for k in flat.skill.tolist()], dtype=np.float64)
+            skill_code[skill_code < 0] = np.nan
+            prev_code = np.where(first_row, np.nan, skill_code[prev_index])
+            cols += [skill_code, prev_code]
+        return np.column_stack(cols) if cols and len(flat) else np.zeros((len(flat), len(self.names)))
+
+    def online(self, state: FeatureState, skill: int, item: int | None) -> np.ndarray:
+        item = skill if item is None else item
+        n, c = state.n_all, state.c_all
+        recent = state.recent
+        row: list[float] = [math.log1p(n), math.log1p(c), math.log1p(n - c), (c + 1) / (n + 2),
+                            float(recent[-1]) if recent else -1.0]
+        row += [_window(recent, w) for w in ALL_WINDOWS]
+        sn, sc, slast_pos, srecent = state.skills.get(skill, (0, 0, -1, ()))
+        row += [math.log1p(sn), math.log1p(sc), math.log1p(sn - sc), (sc + 1) / (sn + 2),
+                float(srecent[-1]) if srecent else -1.0,
+                math.log1p(state.position - slast_pos) if sn else -1.0]
+        row += [_window(srecent, w) for w in SKILL_WINDOWS]
+        first = state.prev_skill is None
+        if self.use_items:
+            i_n, i_c, i_last = state.items.get(item, (0, 0, -1))
+            row += [math.log1p(i_n), math.log1p(i_c), math.log1p(i_n - i_c), float(i_last),
+                    0.0 if first else float(item == state.prev_item)]
+        te, count = self.item_te.get(item, (self.prior, 0.0))
+        row += [0.0 if first else float(skill == state.prev_skill), te, math.log1p(count),
+                self.skill_te.get(skill, self.prior),
+                self.bkt.predict_next(state.bkt, skill, item), self.bkt.mastery(state.bkt, self.bkt._key(skill, item))]
+        if self.categorical_skills:
+            code = self.skill_vocab.get(skill)
+            prev = None if first else self.skill_vocab.get(state.prev_skill)  # type: ignore[arg-type]
+            row += [float("nan") if code is None else float(code), float("nan") if prev is None else float(prev)]
+        return np.array(row, dtype=np.float64)
+
+
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    if n is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n):
+        yield
+
+
+def _window(recent: tuple[int, ...], w: int) -> float:
+    tail = recent[-w:]
+    return sum(tail) / len(tail) if tail else float("nan")
+
+
+def _te_table(keys: np.ndarray, y: np.ndarray, prior: float) -> dict[int, tuple[float, float]]:
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(uniq)).astype(np.float64)
+    sums = np.bincount(inverse, weights=y, minlength=len(uniq))
+    te = (sums + _SMOOTH * prior) / (counts + _SMOOTH)
+    return {int(k): (float(v), float(n)) for k, v, n in zip(uniq, te, counts)}
+
+
+def feature_update(state: FeatureState, skill: int, correct: bool, item: int | None, bkt: BKT) -> FeatureState:
+    item = skill if item is None else item
+    y = 1 if correct else 0
+    skills = dict(state.skills)
+    sn, sc, _, srecent = skills.get(skill, (0, 0, -1, ()))
+    skills[skill] = (sn + 1, sc + y, state.position, (srecent + (y,))[-_MAX_SKILL_WINDOW:])
+    items = dict(state.items)
+    i_n, i_c, _ = items.get(item, (0, 0, -1))
+    items[item] = (i_n + 1, i_c + y, y)
+    return FeatureState(n_all=state.n_all + 1, c_all=state.c_all + y,
+                        recent=(state.recent + (y,))[-_MAX_WINDOW:], position=state.position + 1,
+                        prev_skill=skill, prev_item=item, skills=MappingProxyType(skills),
+                        items=MappingProxyType(items), bkt=bkt.update(state.bkt, skill, bool(correct), item))
+
+
+# --------------------------------------------------------------------------------------------------
+# models
+# --------------------------------------------------------------------------------------------------
+
+class _FeatureModel:
+    name = "features"
+
+    def __init__(self, *, inner_fraction: float = 0.15, folds: int = 5, bkt_key: str = "skill",
+                 n_threads: int = 1) -> None:
+        self.inner_fraction, self.folds, self.bkt_key = inner_fraction, folds, bkt_key
+        # One BLAS/OpenMP thread by default: on a shared 2-core machine, OpenMP with 2 threads was
+        # 10x slower than 1 thread for HistGradientBoosting (oversubscription).
+        self.n_threads = n_threads
+        self.builder: FeatureBuilder | None = None
+        self.chosen: dict[str, Any] = {}
+
+    # hooks -----------------------------------------------------------------------------------
+    def _train(self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None, y_val: np.ndarray | None,
+               seed: int) -> Any:
+        raise NotImplementedError
+
+    def _proba(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    # shared ----------------------------------------------------------------------------------
+    def _prepare(self, sequences: Sequence[StudentSequence], seed: int) -> tuple[FeatureBuilder, np.ndarray, np.ndarray, FlatResponses]:
+        flat = flatten(sequences)
+        use_items = bool(np.any(flat.item != flat.skill))
+        n_skills = len(np.unique(flat.skill))
+        bkt = BKT(key=self.bkt_key).fit(sequences, seed=seed)
+        builder = FeatureBuilder(use_items=use_items, categorical_skills=n_skills <= 250, bkt=bkt)
+        oof = builder.fit_encodings(flat, folds=self.folds, seed=seed)
+        x = builder.batch(flat, oof)
+        return builder, x, flat.correct.astype(np.int64), flat
+
+    def fit(self, sequences: Sequence[StudentSequence], *, seed: int = 0) -> _FeatureModel:
+        with _threads(self.n_threads):
+            return self._fit(sequences, seed)
+
+    def _fit(self, sequences: Sequence[StudentSequence], seed: int) -> _FeatureModel:
+        builder, x, y, flat = self._prepare(sequences, seed)
+        self.builder = builder
+        rng = np.random.default_rng(seed + 1)
+        n_students = len(flat.starts) - 1
+        inner = rng.random(n_students) < self.inner_fraction
+        val_rows = inner[flat.student]
+        self._select(x[~val_rows], y[~val_rows], x[val_rows], y[val_rows], seed)
+        self._train(x, y, None, None, seed)
+        return self
+
+    def _select(self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, seed: int) -> None:
+        self._train(x, y, x_val, y_val, seed)
+
+    def predict_flat(self, flat: FlatResponses) -> np.ndarray:
+        assert self.builder is not None, "fit first"
+        x = self.builder.batch(flat, self.builder.encodings(flat))
+        with _threads(self.n_threads):
+            return self._proba(x)
+
+    def predict_sequences(self, sequences: Sequence[StudentSequence]) -> np.ndarray:
+        return self.predict_flat(flatten(sequences))
+
+    def initial_state(self) -> FeatureState:
+        return FeatureState()
+
+    def predict_next(self, state: FeatureState, skill: int, item: int | None = None) -> float:
+        assert self.builder is not None, "fit first"
+        return float(self._proba(self.builder.online(state, skill, item)[None, :])[0])
+
+    def update(self, state: FeatureState, skill: int, correct: bool, item: int | None = None) -> FeatureState:
+        assert self.builder is not None, "fit first"
+        return feature_update(state, skill, correct, item, self.builder.bkt)
+
+    def mastery(self, state: FeatureState, skill: int) -> float:
+        """P(correct) on an average item of the skill (the item id is unknown, so the skill's own)."""
+        return self.predict_next(state, skill, None)
+
+
+class FeatureGBM(_FeatureModel):
+    """Histogram gradient boosting on the history features; rounds and tree size chosen on an inner split."""
+
+    name = "GBM-features"
+
+    def __init__(self, *, max_iter: int = 400, learning_rate: float = 0.1,
+                 leaf_grid: tuple[int, ...] = (31,), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_iter, self.learning_rate, self.leaf_grid = max_iter, learning_rate, leaf_grid
+        self.model: Any = None
+
+    def _make(self, leaves: int, iters: int, seed: int) -> Any:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        assert self.builder is not None
+        mask = self.builder.categorical_mask
+        return HistGradientBoostingClassifier(
+            learning_rate=self.learning_rate, max_iter=iters, max_leaf_nodes=leaves, min_samples_leaf=100,
+            l2_regularization=1.0, early_stopping=False, random_state=seed,
+            categorical_features=mask if mask.any() else None)
+
+    def _select(self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, seed: int) -> None:
+        best = (-1.0, self.leaf_grid[0], self.max_iter)
+        for leaves in self.leaf_grid:
+            model = self._make(leaves, self.max_iter, seed).fit(x, y)
+            for i, p in enumerate(model.staged_predict_proba(x_val)):
+                if (i + 1) % 10 and i + 1 != self.max_iter:
+                    continue
+                auc = roc_auc(y_val, p[:, 1])
+                if auc > best[0]:
+                    best = (auc, leaves, i + 1)
+        self.chosen = {"max_leaf_nodes": best[1], "max_iter": best[2], "inner_auc": round(best[0], 4)}
+
+    def _train(self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None, y_val: np.ndarray | None,
+               seed: int) -> Any:
+        self.model = self._make(self.chosen.get("max_leaf_nodes", 31), self.chosen.get("max_iter", self.max_iter),
+                                seed).fit(x, y)
+        return self.model
+
+    def _proba(self, x: np.ndarray) -> np.ndarray:
+        return self.model.predict_proba(x)[:, 1]
+
+
+class FeatureLR(_FeatureModel):
+    """Logistic regression: one-hot skill (and item) intercepts, PFA per-skill slopes, shared features."""
+
+    name = "Best-LR"
+
+    def __init__(self, *, c_grid: tuple[float, ...] = (0.1, 1.0), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.c_grid = c_grid
+        self.model: Any = None
+        self.mean: np.ndarray | None = None
+        self.scale: np.ndarray | None = None
+        self.dense_cols: np.ndarray | None = None
+
+    def _design(self, x: np.ndarray) -> Any:
+        from scipy import sparse
+
+        assert self.builder is not None and self.mean is not None and self.scale is not None
+        b = self.builder
+        names = b.names
+        dense = x[:, self.dense_cols]
+        dense = np.where(np.isnan(dense), self.mean, dense)
+        dense = (dense - self.mean) / self.scale
+        n = len(x)
+        # skill index from the builder's vocabulary: the skill column is not always a feature, so the
+        # caller passes it as the last column (see _with_keys)
+        skill_idx = x[:, -2].astype(np.int64)
+        item_idx = x[:, -1].astype(np.int64)
+        n_sk = len(b.skill_vocab) + 1
+        rows = np.arange(n)
+        onehot_skill = sparse.csr_matrix((np.ones(n), (rows, skill_idx)), shape=(n, n_sk))
+        log_c = x[:, names.index("log_c_skill")]
+        log_w = x[:, names.index("log_w_skill")]
+        pfa_c = sparse.csr_matrix((log_c, (rows, skill_idx)), shape=(n, n_sk))
+        pfa_w = sparse.csr_matrix((log_w, (rows, skill_idx)), shape=(n, n_sk))
+        blocks = [sparse.csr_matrix(dense), onehot_skill, pfa_c, pfa_w]
+        if b.use_items:
+            blocks.append(sparse.csr_matrix((np.ones(n), (rows, item_idx)), shape=(n, self.n_items + 1)))
+        return sparse.hstack(blocks, format="csr")
+
+    def _with_keys(self, x: np.ndarray, skills: np.ndarray, items: np.ndarray) -> np.ndarray:
+        assert self.builder is not None
+        vocab = self.builder.skill_vocab
+        s = np.array([vocab.get(k, len(vocab)) for k in skills.tolist()], dtype=np.float64)
+        i = np.array([self.item_vocab.get(k, self.n_items) for k in items.tolist()], dtype=np.float64)
+        return np.column_stack([x, s, i])
+
+    def _fit(self, sequences: Sequence[StudentSequence], seed: int) -> FeatureLR:
+        builder, x, y, flat = self._prepare(sequences, seed)
+        self.builder = builder
+        items = np.unique(flat.item)
+        self.item_vocab = {int(k): j for j, k in enumerate(items)}
+        self.n_items = len(items)
+        cat = builder.categorical_mask
+        self.dense_cols = np.flatnonzero(~cat)
+        dense = x[:, self.dense_cols]
+        self.mean = np.nanmean(dense, axis=0)
+        filled = np.where(np.isnan(dense), self.mean, dense)
+        self.scale = np.maximum(filled.std(axis=0), 1e-6)
+        xk = self._with_keys(x, flat.skill, flat.item)
+        rng = np.random.default_rng(seed + 1)
+        inner = rng.random(len(flat.starts) - 1) < self.inner_fraction
+        val_rows = inner[flat.student]
+        design = self._design(xk)
+        best = (-1.0, self.c_grid[0])
+        for c in self.c_grid:
+            model = self._logreg(c, seed).fit(design[~val_rows], y[~val_rows])
+            auc = roc_auc(y[val_rows], model.predict_proba(design[val_rows])[:, 1])
+            if auc > best[0]:
+                best = (auc, c)
+        self.chosen = {"C": best[1], "inner_auc": round(best[0], 4)}
+        self.model = self._logreg(best[1], seed).fit(design, y)
+        return self
+
+    @staticmethod
+    def _logreg(c: float, seed: int) -> Any:
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=c, max_iter=300, tol=1e-4, random_state=seed)
+
+    def predict_flat(self, flat: FlatResponses) -> np.ndarray:
+        assert self.builder is not None
+        x = self.builder.batch(flat, self.builder.encodings(flat))
+        with _threads(self.n_threads):
+            return self.model.predict_proba(self._design(self._with_keys(x, flat.skill, flat.item)))[:, 1]
+
+    def predict_next(self, state: FeatureState, skill: int, item: int | None = None) -> float:
+        assert self.builder is not None
+        row = self.builder.online(state, skill, item)[None, :]
+        row = self._with_keys(row, np.array([skill]), np.array([skill if item is None else item]))
+        return float(self.model.predict_proba(self._design(row))[0, 1])
