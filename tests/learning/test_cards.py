@@ -234,3 +234,16 @@ def test_reviews_today_count_against_the_cap(student, deck):
         cards.record_review(student, entry.card.pk, "good", client_seq=f"r{i}", expected_version=entry.version,
                             at=T0 + timedelta(seconds=i))
     assert cards.plan_for(student, T0 + timedelta(minutes=1)).days[0].total == 7
+
+
+def test_personal_cards_stay_out_of_the_bank_export_and_counts(student, item, faculty):
+    from medtutor.content.models import Card
+    from medtutor.content.services import export_bundle
+    from medtutor.learning import cards as card_services
+    from medtutor.learning.services import record_answer
+
+    wrong = record_answer(student, item.pk, None, 1, "wrong-for-card").response
+    card_services.make_card_from_answer(student, wrong.pk)
+    assert Card.objects.filter(external_id__startswith="personal-").count() == 1
+    assert not Card.objects.shared().filter(external_id__startswith="personal-").exists()
+    assert all(not c.external_id.startswith("personal-") for c in export_bundle().cards)

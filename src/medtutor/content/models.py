@@ -171,6 +171,13 @@ class CardKind(models.TextChoices):
     CLOZE = "cloze", "Cloze"
 
 
+class CardQuerySet(models.QuerySet["Card"]):
+    def shared(self) -> CardQuerySet:
+        """Cards of the bank, without the personal cards students made for themselves
+        (learning.PersonalCard owns those; they never appear in counts or exports)."""
+        return self.filter(personal_owner__isnull=True)
+
+
 class Card(models.Model):
     external_id = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=10, choices=CardKind.choices, default=CardKind.BASIC)
@@ -183,6 +190,8 @@ class Card(models.Model):
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CardQuerySet.as_manager()
 
     class Meta:
         ordering = ["external_id"]

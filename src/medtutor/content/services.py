@@ -414,7 +414,7 @@ def export_bundle(items: Iterable[Item] | None = None, *, include_outline: bool 
                            competency=c.competency.code if c.competency else None,
                            tags=tuple(sorted(t.slug for t in c.tags.all())),
                            item=c.item.external_id if c.item else None)
-            for c in Card.objects.select_related("competency", "item").prefetch_related("tags"))
+            for c in Card.objects.shared().select_related("competency", "item").prefetch_related("tags"))
     return rec.ImportBundle(disciplines=disciplines, competencies=competencies, items=item_records, cards=cards)
 
 

@@ -24,7 +24,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "web/home_student.html", student_summary(user))
     context = {
         "items": Item.objects.active().count(),
-        "cards": Card.objects.count(),
+        "cards": Card.objects.shared().count(),
         "competencies": Competency.objects.filter(parent__isnull=True).annotate(
             n_items=Count("children__items", distinct=True)),
         "cohorts": Cohort.objects.annotate(n=Count("members")),

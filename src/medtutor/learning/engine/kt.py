@@ -161,7 +161,9 @@ class BKT:
         return flat.skill if self.key == "skill" else flat.item
 
     def fit(self, sequences: Sequence[StudentSequence], *, seed: int = 0) -> BKT:
-        flat = flatten(sequences)
+        return self.fit_flat(flatten(sequences), seed=seed)
+
+    def fit_flat(self, flat: FlatResponses, *, seed: int = 0) -> BKT:
         keys, key_index = np.unique(self._keys(flat), return_inverse=True)
         layout = ChainLayout.build(flat.student, key_index, flat.position)
         obs = flat.correct[layout.order].astype(np.float64)

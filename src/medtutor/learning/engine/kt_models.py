@@ -336,7 +336,7 @@ class FeatureGBM(_FeatureModel):
 
     name = "GBM-features"
 
-    def __init__(self, *, max_iter: int = 400, learning_rate: float = 0.1,
+    def __init__(self, *, max_iter: int = 250, learning_rate: float = 0.1,
                  leaf_grid: tuple[int, ...] = (31,), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_iter, self.learning_rate, self.leaf_grid = max_iter, learning_rate, leaf_grid
