@@ -43,11 +43,11 @@ PUBLISHED: dict[str, dict[str, float]] = {
     "statics2011": {"DKT": 0.827, "DKVMN": 0.832, "Deep-IRT": 0.831},
 }
 
-MODELS: dict[str, Callable[[], KnowledgeTracer]] = {
-    "bkt": lambda: BKT(),
-    "irt": lambda: IRTTracer(),
-    "lr": lambda: FeatureLR(),
-    "gbm": lambda: FeatureGBM(),
+MODELS: dict[str, Callable[..., KnowledgeTracer]] = {
+    "bkt": BKT,
+    "irt": IRTTracer,
+    "lr": FeatureLR,
+    "gbm": FeatureGBM,
 }
 
 
@@ -235,6 +235,7 @@ def run_kt_benchmark(train_files: Sequence[Path], test_files: Sequence[Path] | N
                      models: Sequence[str] = ("bkt", "irt", "lr", "gbm"), with_pybkt: bool = True,
                      seed: int = 0, test_fraction: float = 0.2, title: str | None = None,
                      pybkt_max_rows: int | None = 15_000,
+                     model_options: dict[str, dict[str, Any]] | None = None,
                      log: Callable[[str], None] | None = None) -> DatasetResult:
     """Fit every model on the training files and score it on the test files.
 
@@ -264,7 +265,7 @@ def run_kt_benchmark(train_files: Sequence[Path], test_files: Sequence[Path] | N
         return score(y, p), (score(y[first], p[first]) if first is not None else None)
 
     for key in models:
-        model = MODELS[key]()
+        model = MODELS[key](**(model_options or {}).get(key, {}))
         start = time.perf_counter()
         model.fit(train, seed=seed)
         train_s = time.perf_counter() - start

@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-import random
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from medtutor.content.forms import LETTERS
-from medtutor.content.models import Competency, Item, ItemKind
+from medtutor.content.models import Competency
 from medtutor.core.errors import InvalidInput
 from medtutor.core.permissions import STUDENT, roles_required
-from medtutor.learning import services
+from medtutor.learning import practice, services
 
 
 @roles_required(STUDENT)
 def practice_next(request: HttpRequest) -> HttpResponse:
-    """A question the student has not answered yet, from the chosen competency if any."""
-    items = Item.objects.active().filter(kind=ItemKind.SINGLE)
+    """The next question chosen for this student; the reason travels with it to the question page."""
     competency = Competency.objects.filter(code=request.GET.get("competency", "")).first()
-    if competency is not None:
-        items = items.in_competency(competency)
-    answered = request.user.item_responses.values("item_version__item_id")
-    fresh = list(items.exclude(pk__in=answered).values_list("pk", flat=True)[:500])
-    pool = fresh or list(items.values_list("pk", flat=True)[:500])
-    if not pool:
+    chosen = practice.choose_question(request.user, within=competency)
+    if chosen is None:
         return render(request, "learning/practice_empty.html", {"competency": competency})
-    url = f"/practice/{random.choice(pool)}/"
+    item, choice, record = chosen
+    request.session["practice_why"] = {"item": item.pk, "reason": choice.reason, "decision": record.seq,
+                                       "predicted": round(choice.predicted_success * 100)}
+    url = f"/practice/{item.pk}/"
     return redirect(url + (f"?competency={competency.code}" if competency else ""))
 
 
@@ -52,12 +48,16 @@ def practice_item(request: HttpRequest, item_id: int) -> HttpResponse:
                 "item": version.item, "version": version, "letters": LETTERS, "error": error.message,
                 "client_token": request.POST.get("client_token") or services.new_client_token(),
                 "competency_code": competency_code, "practice_competency": practice_competency}, status=error.status)
+        before, after = practice.mastery_change(request.user, result.response)
         return render(request, _template(request, "feedback"), {
+            "mastery_before": before, "mastery_after": after,
             "item": result.version.item, "version": result.version, "response": result.response,
             "letters": LETTERS, "competency_code": competency_code, "practice_competency": practice_competency,
             "objective": result.version.objective})
     version = services.answerable_version(item_id)
+    why = request.session.get("practice_why")
     return render(request, "learning/question.html", {
+        "why": why if why and why.get("item") == item_id else None,
         "item": version.item, "version": version, "letters": LETTERS,
         "client_token": services.new_client_token(), "competency_code": competency_code, "practice_competency": practice_competency})
 
