@@ -271,6 +271,27 @@ def bench_early_warning(
         typer.echo(line)
 
 
+@bench_app.command("selector")
+def bench_selector(
+    items: Annotated[int, typer.Option(help="Items in the scratch bank.")] = 20_000,
+    students: Annotated[int, typer.Option(help="Students in the scratch database.")] = 5_000,
+    answers: Annotated[int, typer.Option(help="Past answers per student.")] = 40,
+    choices: Annotated[int, typer.Option(help="Choices to time.")] = 200,
+) -> None:
+    """Latency of choosing the next practice question on a large bank, beside scoring every item."""
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="medtutor-bench-")
+    os.environ["DATABASE_URL"] = f"sqlite:///{scratch}/bench.sqlite3"
+    os.environ["MEDTUTOR_VAR_DIR"] = scratch
+    setup_django()
+    _manage("migrate", "--no-input", "-v", "0")
+    from medtutor.learning.selector_benchmark import run_selector_benchmark
+
+    for line in run_selector_benchmark(items=items, students=students, answers=answers, choices=choices):
+        typer.echo(line)
+
+
 @bench_app.command("kt")
 def bench_kt(
     train: Annotated[list[Path], typer.Option("--train", help="Training file(s): DKVMN 3-line format or assist2009_pid CSV.", exists=True, dir_okay=False)],

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 
 from medtutor.content.models import Competency, Item, ItemKind
 from medtutor.core import audit, clock
@@ -80,30 +80,33 @@ def choose_question(learner, *, within: Competency | None = None, now: datetime 
     mastery = topic_mastery(learner)
     states = {code: CompetencyState(m.mastery, m.uncertainty, m.last_practised_at) for code, m in mastery.items()}
     weights = _root_weights()
-    items = Item.objects.active().filter(kind=ItemKind.SINGLE, competency__isnull=False)
+    items = Item.objects.active().filter(kind=ItemKind.SINGLE).order_by()
+    topic_codes = dict(Competency.objects.filter(
+        Exists(items.filter(competency=OuterRef("pk")))).values_list("pk", "code"))
     if within is not None:
-        items = items.in_competency(within)
+        topic_codes = {pk: code for pk, code in topic_codes.items()
+                       if code == within.code or code.startswith(within.code + ".")}
     recent = list(ItemResponse.objects.filter(learner=learner).order_by("-answered_at")
                   .values_list("item_version__item_id", "item_version__item__competency__code")[:settings.no_repeat_window])
-    topics = list(items.values_list("competency__code", flat=True).distinct())
-    if not topics:
+    if not topic_codes:
         return None
 
     def need(code: str) -> float:
         state = states.get(code, CompetencyState(DEFAULT_BKT.prior))
         return weights.get(_system_of(code), 1.0) * (1 - state.mastery + 0.5 * state.uncertainty)
 
-    # Score only the neediest topics (and the ones the selector would interleave to), so a choice
-    # stays fast however large the bank is.
-    shortlisted = sorted(topics, key=lambda code: (-need(code), code))[:CANDIDATE_TOPICS]
-    pool = list(items.filter(competency__code__in=shortlisted)
-                .values_list("pk", "competency__code", "difficulty")[:5000])
+    # Score only the neediest topics, and a sample of their items, so a choice stays fast however
+    # large the bank is (one EXISTS per topic, no scan of the whole bank).
+    shortlisted = sorted(topic_codes, key=lambda pk: (-need(topic_codes[pk]), topic_codes[pk]))[:CANDIDATE_TOPICS]
+    pool = list(items.filter(competency_id__in=shortlisted).values_list("pk", "competency_id", "difficulty")[:5000])
     if len(pool) > CANDIDATE_ITEMS:
         pool = rng.sample(pool, CANDIDATE_ITEMS)
-    exposure = dict(Item.objects.filter(pk__in=[p[0] for p in pool])
-                    .annotate(n=Count("versions__responses")).values_list("pk", "n"))
-    candidates = [Candidate(pk, code, _system_of(code), DIFFICULTY_LOGIT.get(difficulty or None, 0.0),
-                            exposure.get(pk, 0)) for pk, code, difficulty in pool]
+    exposure = dict(ItemResponse.objects.filter(item_version__item_id__in=[p[0] for p in pool])
+                    .order_by().values_list("item_version__item_id").annotate(n=Count("id")).values_list(
+                        "item_version__item_id", "n"))
+    candidates = [Candidate(pk, topic_codes[topic], _system_of(topic_codes[topic]),
+                            DIFFICULTY_LOGIT.get(difficulty or None, 0.0), exposure.get(pk, 0))
+                  for pk, topic, difficulty in pool]
     choice = choose_next(candidates, states, weights, [r[0] for r in recent], [r[1] for r in recent],
                          now=now, rng=rng, settings=settings, default_mastery=DEFAULT_BKT.prior)
     if choice is None:
