@@ -235,7 +235,7 @@ def run_kt_benchmark(train_files: Sequence[Path], test_files: Sequence[Path] | N
                      models: Sequence[str] = ("bkt", "irt", "lr", "gbm"), with_pybkt: bool = True,
                      seed: int = 0, test_fraction: float = 0.2, title: str | None = None,
                      pybkt_max_rows: int | None = 15_000,
-                     model_options: dict[str, dict[str, Any]] | None = None,
+                     model_options: dict[str, dict[str, Any]] | None = None, online_answers: int = 2000,
                      log: Callable[[str], None] | None = None) -> DatasetResult:
     """Fit every model on the training files and score it on the test files.
 
@@ -272,7 +272,7 @@ def run_kt_benchmark(train_files: Sequence[Path], test_files: Sequence[Path] | N
         start = time.perf_counter()
         p = model.predict_sequences(test)
         predict_s = time.perf_counter() - start
-        online = _online_us(model, test)
+        online = _online_us(model, test, online_answers)
         all_rows, first_rows = scores(p)
         chosen = getattr(model, "chosen", None)
         result.models.append(ModelResult(model.name, train_s, predict_s / max(len(y), 1) * 1e6, online,

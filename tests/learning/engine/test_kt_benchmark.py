@@ -25,7 +25,7 @@ def test_benchmark_runs_end_to_end(tmp_path):
     _write(test, generate_bkt_sequences(TRUTHS, n_students=60, length=25, seed=2))
     with_pybkt = importlib.util.find_spec("pyBKT") is not None
     result = run_kt_benchmark([train], [test], models=["bkt", "irt", "lr", "gbm"], with_pybkt=with_pybkt,
-                              model_options={"gbm": {"max_iter": 20}})
+                              model_options={"gbm": {"max_iter": 20}}, online_answers=100)
     names = [m.name for m in result.models]
     assert names[:4] == ["BKT", "IRT", "Best-LR", "GBM-features"]
     bkt = result.models[0]
@@ -45,7 +45,7 @@ def test_benchmark_runs_end_to_end(tmp_path):
 def test_benchmark_holds_out_students_when_no_test_file(tmp_path):
     train = tmp_path / "synth_train.csv"
     _write(train, generate_bkt_sequences(TRUTHS, n_students=100, length=10, seed=3))
-    result = run_kt_benchmark([train], None, models=["bkt"], with_pybkt=False)
+    result = run_kt_benchmark([train], None, models=["bkt"], with_pybkt=False, online_answers=10)
     assert result.n_train_students + result.n_test_students == 100
     assert result.n_test_students > 0
 

@@ -331,6 +331,122 @@ class _FeatureModel:
         return self.predict_next(state, skill, None)
 
 
+class _CompiledTrees:
+    """The fitted boosted trees as padded numpy tables, walked for all trees at once.
+
+    scikit-learn's ``predict_proba`` costs milliseconds for one row (input validation, thread pools);
+    this walker gives the same number in tens of microseconds, so ``predict_next`` stays cheap. The
+    routing rules are those of scikit-learn's ``_predict_one_from_raw_data`` (missing values, left
+    category bitsets, unknown categories treated as missing); equality is checked in the tests.
+    """
+
+    def __init__(self, model: Any) -> None:
+        predictors = [stage[0] for stage in model._predictors]
+        n_trees = len(predictors)
+        width = max(len(p.nodes) for p in predictors)
+        self.n_trees = n_trees
+        self.baseline = float(np.ravel(model._baseline_prediction)[0])
+        shape = (n_trees, width)
+        self.feature = np.zeros(shape, dtype=np.int64)
+        self.threshold = np.zeros(shape)
+        self.left = np.zeros(shape, dtype=np.int64)
+        self.right = np.zeros(shape, dtype=np.int64)
+        self.leaf = np.ones(shape, dtype=bool)
+        self.value = np.zeros(shape)
+        self.missing_left = np.zeros(shape, dtype=bool)
+        self.categorical = np.zeros(shape, dtype=bool)
+        self.bitset = np.zeros(shape, dtype=np.int64)
+        bitsets = []
+        offset = 0
+        depth = 0
+        for t, p in enumerate(predictors):
+            nodes = p.nodes
+            n = len(nodes)
+            self.feature[t, :n] = nodes["feature_idx"]
+            self.threshold[t, :n] = nodes["num_threshold"]
+            self.left[t, :n] = nodes["left"]
+            self.right[t, :n] = nodes["right"]
+            self.leaf[t, :n] = nodes["is_leaf"].astype(bool)
+            self.value[t, :n] = nodes["value"]
+            self.missing_left[t, :n] = nodes["missing_go_to_left"].astype(bool)
+            self.categorical[t, :n] = nodes["is_categorical"].astype(bool)
+            self.bitset[t, :n] = nodes["bitset_idx"].astype(np.int64) + offset
+            raw = np.asarray(p.raw_left_cat_bitsets, dtype=np.uint32).reshape(-1, 8)
+            bitsets.append(raw)
+            offset += len(raw)
+            depth = max(depth, int(nodes["depth"].max()))
+        self.depth = depth
+        self.left_bitsets = np.concatenate(bitsets) if offset else np.zeros((1, 8), dtype=np.uint32)
+        np.minimum(self.bitset, len(self.left_bitsets) - 1, out=self.bitset)
+        # With categorical features scikit-learn first ordinal-encodes them and moves them to the
+        # front (a ColumnTransformer: encoded categorical columns, then the numeric ones).
+        self.perm: np.ndarray | None = None
+        self.categories: list[tuple[int, np.ndarray]] = []
+        pre = getattr(model, "_preprocessor", None)
+        if pre is not None:
+            columns = {name: np.flatnonzero(np.asarray(cols)) if np.asarray(cols).dtype == bool
+                       else np.asarray(cols, dtype=np.int64) for name, _, cols in pre.transformers_
+                       if name in ("encoder", "numerical")}
+            encoded = columns.get("encoder", np.zeros(0, dtype=np.int64))
+            self.perm = np.concatenate([encoded, columns.get("numerical", np.zeros(0, dtype=np.int64))])
+            encoder = pre.named_transformers_["encoder"]
+            self.categories = [(j, np.asarray(c, dtype=np.float64)) for j, c in enumerate(encoder.categories_)]
+        self.has_categorical = bool(self.categorical.any())
+        if self.has_categorical:
+            known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
+            self.known = np.asarray(known, dtype=np.uint32)
+            self.f_idx_map = np.asarray(f_idx_map, dtype=np.int64)
+        self.rows = np.arange(n_trees)
+        # the same tables as 1-D arrays with global node ids (faster to index than (tree, node) pairs)
+        base = (np.arange(n_trees) * width)[:, None]
+        self._flat = {"root": np.arange(n_trees, dtype=np.int64) * width,
+                      "feature": self.feature.ravel(), "threshold": self.threshold.ravel(),
+                      "left": (self.left + base).ravel(), "right": (self.right + base).ravel(),
+                      "leaf": self.leaf.ravel(), "value": self.value.ravel(),
+                      "missing_left": self.missing_left.ravel(), "categorical": self.categorical.ravel(),
+                      "bitset": self.bitset.ravel()}
+
+    def _transform(self, x: np.ndarray) -> np.ndarray:
+        if self.perm is None:
+            return x
+        x = x[self.perm].astype(np.float64)
+        for j, cats in self.categories:
+            v = x[j]
+            if not math.isnan(v):
+                k = int(np.searchsorted(cats, v))
+                x[j] = float(k) if k < len(cats) and cats[k] == v else math.nan
+        return x
+
+    def raw(self, x: np.ndarray) -> float:
+        x = self._transform(x)
+        flat = self._flat
+        node = flat["root"].copy()
+        for _ in range(self.depth):
+            internal = ~flat["leaf"][node]
+            if not internal.any():
+                break
+            at = node[internal]
+            feature = flat["feature"][at]
+            v = x[feature]
+            missing = np.isnan(v)
+            go_left = np.where(missing, flat["missing_left"][at], v <= flat["threshold"][at])
+            if self.has_categorical:
+                cat = flat["categorical"][at] & ~missing
+                if cat.any():
+                    c = np.where(cat, v, 0).astype(np.int64)
+                    word, bit = c // 32, (c % 32).astype(np.uint32)
+                    in_left = (self.left_bitsets[flat["bitset"][at], word] >> bit) & 1
+                    known = (self.known[self.f_idx_map[feature], word] >> bit) & 1
+                    cat_left = np.where(in_left == 1, True, np.where(known == 1, False, flat["missing_left"][at]))
+                    cat_left = np.where(v < 0, flat["missing_left"][at], cat_left)
+                    go_left = np.where(cat, cat_left, go_left)
+            node[internal] = np.where(go_left, flat["left"][at], flat["right"][at])
+        return self.baseline + float(flat["value"][node].sum())
+
+    def proba(self, x: np.ndarray) -> float:
+        return 1.0 / (1.0 + math.exp(-max(min(self.raw(x), 35.0), -35.0)))
+
+
 class FeatureGBM(_FeatureModel):
     """Histogram gradient boosting on the history features; rounds and tree size chosen on an inner split."""
 
@@ -368,10 +484,15 @@ class FeatureGBM(_FeatureModel):
                seed: int) -> Any:
         self.model = self._make(self.chosen.get("max_leaf_nodes", 31), self.chosen.get("max_iter", self.max_iter),
                                 seed).fit(x, y)
+        self.trees = _CompiledTrees(self.model)
         return self.model
 
     def _proba(self, x: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(x)[:, 1]
+
+    def predict_next(self, state: FeatureState, skill: int, item: int | None = None) -> float:
+        assert self.builder is not None, "fit first"
+        return self.trees.proba(self.builder.online(state, skill, item))
 
 
 class FeatureLR(_FeatureModel):
@@ -460,7 +581,21 @@ class FeatureLR(_FeatureModel):
             return self.model.predict_proba(self._design(self._with_keys(x, flat.skill, flat.item)))[:, 1]
 
     def predict_next(self, state: FeatureState, skill: int, item: int | None = None) -> float:
-        assert self.builder is not None
-        row = self.builder.online(state, skill, item)[None, :]
-        row = self._with_keys(row, np.array([skill]), np.array([skill if item is None else item]))
-        return float(self.model.predict_proba(self._design(row))[0, 1])
+        """The logistic model evaluated directly from its coefficients (no sparse matrix, no sklearn)."""
+        assert self.builder is not None and self.mean is not None and self.scale is not None
+        b = self.builder
+        item = skill if item is None else item
+        row = b.online(state, skill, item)
+        dense = row[self.dense_cols]
+        dense = np.where(np.isnan(dense), self.mean, dense)
+        coef = self.model.coef_[0]
+        n_dense = len(self.dense_cols)  # type: ignore[arg-type]
+        n_sk = len(b.skill_vocab) + 1
+        s = b.skill_vocab.get(skill, n_sk - 1)
+        z = float(self.model.intercept_[0]) + float(((dense - self.mean) / self.scale) @ coef[:n_dense])
+        z += coef[n_dense + s]
+        z += row[b.names.index("log_c_skill")] * coef[n_dense + n_sk + s]
+        z += row[b.names.index("log_w_skill")] * coef[n_dense + 2 * n_sk + s]
+        if b.use_items:
+            z += coef[n_dense + 3 * n_sk + self.item_vocab.get(item, self.n_items)]
+        return 1.0 / (1.0 + math.exp(-max(min(z, 35.0), -35.0)))
