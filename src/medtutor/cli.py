@@ -33,6 +33,18 @@ def setup_django() -> None:
     django.setup()
 
 
+def setup_scratch_django() -> None:
+    """Point Django at a new, migrated SQLite database in a temporary folder: benchmarks never
+    touch the instance's own data."""
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="medtutor-bench-")
+    os.environ["DATABASE_URL"] = f"sqlite:///{scratch}/bench.sqlite3"
+    os.environ["MEDTUTOR_VAR_DIR"] = scratch
+    setup_django()
+    _manage("migrate", "--no-input", "-v", "0")
+
+
 def fail(message: str, code: int = 1) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
@@ -232,13 +244,7 @@ def bench_import(
     searches: Annotated[int, typer.Option(help="Search queries to time.")] = 200,
 ) -> None:
     """Import throughput and search latency on a scratch database."""
-    import tempfile
-
-    scratch = tempfile.mkdtemp(prefix="medtutor-bench-")
-    os.environ["DATABASE_URL"] = f"sqlite:///{scratch}/bench.sqlite3"
-    os.environ["MEDTUTOR_VAR_DIR"] = scratch
-    setup_django()
-    _manage("migrate", "--no-input", "-v", "0")
+    setup_scratch_django()
     from medtutor.content.benchmark import run_import_benchmark
 
     for line in run_import_benchmark(path, fmt=fmt, baseline_items=baseline_items, searches=searches):
@@ -279,13 +285,7 @@ def bench_selector(
     choices: Annotated[int, typer.Option(help="Choices to time.")] = 200,
 ) -> None:
     """Latency of choosing the next practice question on a large bank, beside scoring every item."""
-    import tempfile
-
-    scratch = tempfile.mkdtemp(prefix="medtutor-bench-")
-    os.environ["DATABASE_URL"] = f"sqlite:///{scratch}/bench.sqlite3"
-    os.environ["MEDTUTOR_VAR_DIR"] = scratch
-    setup_django()
-    _manage("migrate", "--no-input", "-v", "0")
+    setup_scratch_django()
     from medtutor.learning.selector_benchmark import run_selector_benchmark
 
     for line in run_selector_benchmark(items=items, students=students, answers=answers, choices=choices):
