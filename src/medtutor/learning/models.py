@@ -139,3 +139,32 @@ class DeckSettings(models.Model):
 
     def __str__(self) -> str:
         return f"{self.learner_id}: {self.daily_cap}/day"
+
+
+# --- study plan to an exam date ---------------------------------------------------------------------
+
+class Blueprint(models.TextChoices):
+    OUTLINE = "outline", "The outline's weights"
+    CUSTOM = "custom", "My own weights per organ system"
+
+
+class StudyPlan(models.Model):
+    """A student's exam date, daily minutes and blueprint; the plan itself is recomputed on each view.
+
+    `snapshot` is what the plan expected per day when it was saved ([[iso day, questions, reviews], ...]):
+    progress since `saved_at` is compared with it to say "behind" or "ahead".
+    """
+
+    learner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                   related_name="study_plan")
+    exam_date = models.DateField()
+    minutes_per_day = models.PositiveIntegerField()
+    blueprint = models.CharField(max_length=16, choices=Blueprint.choices, default=Blueprint.OUTLINE)
+    custom_weights = models.JSONField(default=dict, blank=True)  # root competency code -> weight
+    snapshot = models.JSONField(default=list, blank=True)
+    saved_at = models.DateTimeField()
+    decision = models.ForeignKey("core.AuditRecord", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.learner_id}: exam {self.exam_date}, {self.minutes_per_day} min/day"

@@ -39,20 +39,16 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def student_summary(user: User) -> dict:
+    """The student's home: totals and recent answers, plus the dashboard (learning.dashboard)."""
+    from medtutor.learning.dashboard import student_dashboard
+
     responses = user.item_responses
     totals = responses.aggregate(n=Count("id"), right=Count("id", filter=Q(is_correct=True)))
-    by_system = []
-    for system in Competency.objects.filter(parent__isnull=True):
-        in_system = responses.filter(Q(item_version__item__competency__code=system.code)
-                                     | Q(item_version__item__competency__code__startswith=system.code + "."))
-        counts = in_system.aggregate(n=Count("id"), right=Count("id", filter=Q(is_correct=True)))
-        by_system.append({"competency": system, "answered": counts["n"], "correct": counts["right"],
-                          "percent": round(100 * counts["right"] / counts["n"]) if counts["n"] else None})
     return {
         "answered": totals["n"], "correct": totals["right"],
         "percent": round(100 * totals["right"] / totals["n"]) if totals["n"] else None,
-        "by_system": by_system,
         "recent": responses.select_related("item_version__item").order_by("-answered_at")[:5],
+        **student_dashboard(user),
     }
 
 
