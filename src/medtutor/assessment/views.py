@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from medtutor.assessment import services
+from medtutor.assessment import analysis, services
 from medtutor.assessment.engine.timing import seconds_left
 from medtutor.assessment.errors import DeadlinePassed
 from medtutor.assessment.forms import BlueprintFormSet, ExamForm, OverrideForm, blueprint_rows
@@ -186,6 +186,19 @@ def exam_monitor(request: HttpRequest, exam_id: int) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return render(request, "assessment/_monitor_rows.html", context)
     return render(request, "assessment/monitor.html", context)
+
+
+@roles_required(*AUTHORS)
+def exam_item_analysis(request: HttpRequest, exam_id: int) -> HttpResponse:
+    """Item statistics over submitted attempts; `?format=csv` downloads the table."""
+    exam = _exam_for_author(exam_id)
+    result = analysis.analyse_exam(exam)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(analysis.to_csv(result), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="exam-{exam.pk}-item-analysis.csv"'
+        return response
+    rows = list(zip(result.items, result.item_ids, strict=True))
+    return render(request, "assessment/item_analysis.html", {"exam": exam, "result": result, "rows": rows})
 
 
 # --- sitting an exam -----------------------------------------------------------------------------
