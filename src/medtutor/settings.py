@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "medtutor.learning",
     "medtutor.governance",
     "medtutor.assessment",
+    "medtutor.simulation",
+    "medtutor.decision",
     "medtutor.web",
 ]
 

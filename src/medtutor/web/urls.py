@@ -10,4 +10,6 @@ urlpatterns = [
     path("", include("medtutor.learning.urls")),
     path("", include("medtutor.governance.urls")),
     path("", include("medtutor.assessment.urls")),
+    path("", include("medtutor.simulation.urls")),
+    path("", include("medtutor.decision.urls")),
 ]

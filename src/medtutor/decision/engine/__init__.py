@@ -1,0 +1,1 @@
+"""Pure decision-support engines: ddx, risk models, imaging. No Django here."""

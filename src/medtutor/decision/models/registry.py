@@ -1,0 +1,1 @@
+"""Model registry: versioned trained models with data digest, parameters, metrics and model card."""

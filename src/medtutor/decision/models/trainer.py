@@ -1,0 +1,1 @@
+"""Differential-diagnosis trainer sessions."""

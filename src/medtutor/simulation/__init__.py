@@ -1,0 +1,1 @@
+"""Virtual patients: history taking, examination, tests, evolving physiology, scored debrief."""

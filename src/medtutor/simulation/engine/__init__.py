@@ -1,0 +1,1 @@
+"""Pure simulation engines: case model, interview, physiology, scoring. No Django here."""

@@ -1,0 +1,1 @@
+"""Virtual-patient cases, sessions and their events."""
