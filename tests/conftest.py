@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,18 @@ from medtutor.accounts.models import Role
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct-horse-battery-9"
+
+# The public datasets sit beside the checkout (../shared/data); tests read them in place, never copy.
+SHARED_DATA = Path(os.environ.get("MEDTUTOR_SHARED_DATA",
+                                  Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under the shared datasets; skips the test where the datasets are not beside the checkout."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"dataset not found: {path}")
+    return path
 
 
 @pytest.fixture(autouse=True)
