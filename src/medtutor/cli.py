@@ -24,6 +24,8 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(bench_app, name="bench")
 exams_app = typer.Typer(help="Exams and attempts.", no_args_is_help=True)
 app.add_typer(exams_app, name="exams")
+cards_app = typer.Typer(help="Flashcards and the memory model.", no_args_is_help=True)
+app.add_typer(cards_app, name="cards")
 
 
 def setup_django() -> None:
@@ -319,6 +321,29 @@ def bench_kt(
         typer.echo(line)
 
 
+@bench_app.command("ddx")
+def bench_ddx(
+    train: Annotated[Path, typer.Option("--train", help="DDXPlus patients CSV (.csv or .csv.gz, English codes).", exists=True, dir_okay=False)],
+    test: Annotated[Optional[Path], typer.Option("--test", help="Test patients, same format; when left out, 20% of the training patients are held out (seed).", exists=True, dir_okay=False)] = None,
+    max_questions: Annotated[int, typer.Option("--max-questions", min=1, help="Most questions the engine asks a patient.")] = 20,
+    kb: Annotated[Optional[Path], typer.Option("--kb", help="Folder of release_evidences.json and release_conditions.json; default: kb_en beside the patients folder.", file_okay=False)] = None,
+    limit: Annotated[int, typer.Option(help="Test patients sampled (0 = all).")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the split and the sample.")] = 0,
+) -> None:
+    """Differential diagnosis: top-1/top-5, questions asked, DDx F1 and latency beside full-information ceilings."""
+    from medtutor.decision.ddx_benchmark import format_result, run_ddx_benchmark
+    from medtutor.decision.engine.ddx_data import DdxDataError
+
+    kb_dir = kb or train.resolve().parent.parent / "kb_en"
+    try:
+        result = run_ddx_benchmark(train, test, kb_dir=kb_dir, max_questions=max_questions, limit=limit or None,
+                                   seed=seed, log=lambda line: typer.echo(line, err=True))
+    except DdxDataError as error:
+        fail(str(error), code=2)
+    for line in format_result(result):
+        typer.echo(line)
+
+
 @exams_app.command("close-expired")
 def exams_close_expired() -> None:
     """Submit every exam attempt whose deadline has passed (run it from cron; safe to repeat)."""
@@ -327,6 +352,36 @@ def exams_close_expired() -> None:
 
     closed = close_expired()
     typer.echo(f"closed {closed} expired attempt{'s' if closed != 1 else ''}")
+
+
+@cards_app.command("personalise")
+def cards_personalise(
+    username: Annotated[Optional[str], typer.Argument(help="One student; leave out with --all.")] = None,
+    all_students: Annotated[bool, typer.Option("--all", help="Every student with enough reviews.")] = False,
+) -> None:
+    """Fit personal FSRS weights per student; each is kept only if it predicts the student's later reviews better."""
+    setup_django()
+    from django.db.models import Count
+
+    from medtutor.accounts.models import Role, User
+    from medtutor.learning.cards import personalise_memory
+    from medtutor.learning.engine.memory_fit import MIN_RECALL_REVIEWS
+
+    if bool(username) == all_students:
+        fail("name one student or pass --all")
+    if username:
+        learner = User.objects.filter(username=username, role=Role.STUDENT).first()
+        if learner is None:
+            fail(f"no student named {username!r}")
+        learners = [learner]
+    else:
+        learners = list(User.objects.filter(role=Role.STUDENT).annotate(n=Count("card_reviews"))
+                        .filter(n__gte=MIN_RECALL_REVIEWS).order_by("username"))
+    for learner in learners:
+        fit = personalise_memory(learner)
+        typer.echo(f"{learner.username}: {'personal' if fit.adopted else 'default'} weights; {fit.reason}")
+    if not learners:
+        typer.echo(f"no student has {MIN_RECALL_REVIEWS} reviews yet")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from medtutor.core.errors import DomainError, InvalidInput
 from medtutor.core.permissions import STUDENT, roles_required
 from medtutor.learning import cards
 from medtutor.learning.engine.memory import Grade, format_interval
+from medtutor.learning.engine.memory_fit import MIN_RECALL_REVIEWS
 
 
 class DeckSettingsForm(forms.Form):
@@ -44,8 +45,23 @@ def deck(request: HttpRequest, form: DeckSettingsForm | None = None, status: int
     if form is None:
         form = DeckSettingsForm(initial={"daily_cap": overview.settings.daily_cap,
                                          "new_per_day": overview.settings.new_per_day})
-    return render(request, "learning/cards.html", {"overview": overview, "form": form,
-                                                   "plan": overview.plan}, status=status)
+    return render(request, "learning/cards.html", {"overview": overview, "form": form, "plan": overview.plan,
+                                                   "min_recall_reviews": MIN_RECALL_REVIEWS}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@roles_required(STUDENT)
+def memory(request: HttpRequest) -> HttpResponse:
+    """Fit personal FSRS weights (kept only if they predict better), or go back to the defaults."""
+    if request.method != "POST":
+        return redirect("cards")
+    if request.POST.get("action") == "reset":
+        cards.reset_memory_weights(request.user)
+        messages.success(request, "Back to the default FSRS weights.")
+        return redirect("cards")
+    fit = cards.personalise_memory(request.user)
+    (messages.success if fit.adopted else messages.info)(request, fit.reason[:1].upper() + fit.reason[1:] + ".")
+    return redirect("cards")
 
 
 @require_http_methods(["GET", "POST"])

@@ -12,6 +12,7 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib.metadata import version as package_version
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
@@ -23,12 +24,14 @@ from medtutor.core.errors import DomainError, InvalidInput, NotFound
 from medtutor.core.ids import CardId
 from medtutor.learning.engine import cloze
 from medtutor.learning.engine.catchup import CatchupPlan, ScheduledCard, plan_catch_up
-from medtutor.learning.engine.memory import Grade, MemoryState, Phase, format_interval, preview, require_utc, review
+from medtutor.learning.engine.memory import (DEFAULT_PARAMS, Grade, MemoryParams, MemoryState, Phase, format_interval,
+                                             preview, require_utc, review)
+from medtutor.learning.engine.memory_fit import OPTIMIZER_NAME, MemoryFit, PastReview, fit_memory_weights
 from medtutor.learning.models import CardReview, CardState, DeckSettings, ItemResponse, PersonalCard
 
 __all__ = ["Conflict", "DeckOverview", "QueueEntry", "ReviewRecorded", "ReviewUndone", "deck_overview",
-           "due_count", "last_undoable_review", "make_card_from_answer", "new_client_seq", "next_card",
-           "parse_grade", "plan_for", "queue", "record_review", "save_deck_settings", "undo_last_review",
+           "due_count", "last_undoable_review", "make_card_from_answer", "memory_params", "new_client_seq", "next_card",
+           "parse_grade", "personalise_memory", "plan_for", "queue", "record_review", "reset_memory_weights", "save_deck_settings", "undo_last_review",
            "visible_cards"]
 
 logger = logging.getLogger(__name__)
@@ -100,6 +103,7 @@ class ReviewRecorded:
     state: MemoryState
     version: int
     replayed: bool
+    params: MemoryParams = DEFAULT_PARAMS
 
     @property
     def interval(self) -> timedelta:
@@ -107,7 +111,7 @@ class ReviewRecorded:
 
     def next_intervals(self) -> dict[Grade, timedelta]:
         """What each grade would give when the card next falls due."""
-        return preview(self.state, at=max(self.state.due_at, self.review.reviewed_at))
+        return preview(self.state, at=max(self.state.due_at, self.review.reviewed_at), params=self.params)
 
 
 def _check_reviewed_at(reviewed_at: datetime, now: datetime) -> datetime:
@@ -136,6 +140,7 @@ def record_review(learner, card_id: int, grade: object, *, client_seq: str, revi
     card = _visible_card(learner, card_id)
     when = now if reviewed_at is None else _check_reviewed_at(reviewed_at, now)
     rng = random.Random(f"{learner.pk}:{card.pk}:{seq}")  # replayable fuzz
+    params = memory_params(learner)
     try:
         with transaction.atomic():
             state, _ = CardState.objects.select_for_update().get_or_create(
@@ -145,7 +150,7 @@ def record_review(learner, card_id: int, grade: object, *, client_seq: str, revi
             before = state.to_engine()
             if expected_version is None and not before.is_new and before.due_at > when + LEARN_AHEAD:
                 raise Conflict(f"card {card.pk} is not due until {before.due_at:%Y-%m-%d %H:%M} UTC")
-            after, _log = review(before, grade, at=when, rng=rng)
+            after, _log = review(before, grade, at=when, rng=rng, params=params)
             changed = CardState.objects.filter(pk=state.pk, version=state.version).update(
                 phase=int(after.phase), step=after.step, stability_days=after.stability_days,
                 difficulty=after.difficulty, due_at=after.due_at, last_review_at=after.last_review_at,
@@ -161,7 +166,7 @@ def record_review(learner, card_id: int, grade: object, *, client_seq: str, revi
             raise
         return _replay(existing, card_id)
     logger.info("card review learner=%s card=%s grade=%s", learner.pk, card.pk, int(grade))
-    return ReviewRecorded(done, after, state.version + 1, replayed=False)
+    return ReviewRecorded(done, after, state.version + 1, replayed=False, params=params)
 
 
 def _replay(existing: CardReview, card_id: int) -> ReviewRecorded:
@@ -169,7 +174,8 @@ def _replay(existing: CardReview, card_id: int) -> ReviewRecorded:
         raise InvalidInput("this client_seq was already used for another card")
     version = CardState.objects.filter(learner_id=existing.learner_id, card_id=existing.card_id).values_list(
         "version", flat=True).first() or 0
-    return ReviewRecorded(existing, MemoryState.from_dict(existing.result), version, replayed=True)
+    return ReviewRecorded(existing, MemoryState.from_dict(existing.result), version, replayed=True,
+                          params=memory_params(existing.learner))
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +233,18 @@ def _settings(learner) -> DeckSettings:
     return found if found is not None else DeckSettings(learner=learner)
 
 
+def memory_params(learner) -> MemoryParams:
+    """The student's own FSRS weights where they were fitted and adopted, else the defaults."""
+    weights = DeckSettings.objects.filter(learner=learner).values_list("memory_weights", flat=True).first()
+    if not weights:
+        return DEFAULT_PARAMS
+    try:
+        return MemoryParams(weights=tuple(float(w) for w in weights))
+    except (InvalidInput, ValueError, TypeError):  # stored weights py-fsrs no longer accepts: defaults, loudly
+        logger.warning("ignoring invalid personal FSRS weights of learner %s", getattr(learner, "pk", learner))
+        return DEFAULT_PARAMS
+
+
 def _importance_by_code() -> dict[str, float]:
     roots = {c.code: c.weight for c in Competency.objects.filter(parent__isnull=True)}
     return roots
@@ -254,7 +272,8 @@ def plan_for(learner, at: datetime | None = None, daily_cap: int | None = None) 
     cards = [ScheduledCard(CardId(cid), due, last, stability, _importance(code, roots))
              for cid, due, last, stability, code in rows]
     done = _reviews_today(learner, now).filter(was_new=False, previous__phase=int(Phase.REVIEW)).count()
-    return plan_catch_up(cards, at=now, daily_cap=daily_cap or settings.daily_cap, done_today=done)
+    return plan_catch_up(cards, at=now, daily_cap=daily_cap or settings.daily_cap, done_today=done,
+                         params=memory_params(learner))
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +282,7 @@ class QueueEntry:
     state: MemoryState
     version: int
     at: datetime
+    params: MemoryParams = DEFAULT_PARAMS
 
     @property
     def is_new(self) -> bool:
@@ -277,14 +297,14 @@ class QueueEntry:
         return self.card.kind == CardKind.CLOZE
 
     def intervals(self) -> list[tuple[Grade, str]]:
-        return [(grade, format_interval(gap)) for grade, gap in preview(self.state, at=self.at).items()]
+        return [(grade, format_interval(gap)) for grade, gap in preview(self.state, at=self.at, params=self.params).items()]
 
 
-def _entry(card: Card, state: CardState | None, at: datetime) -> QueueEntry:
+def _entry(card: Card, state: CardState | None, at: datetime, params: MemoryParams = DEFAULT_PARAMS) -> QueueEntry:
     if state is None:
-        return QueueEntry(card, MemoryState.new(CardId(card.pk), at=at), 0, at)
+        return QueueEntry(card, MemoryState.new(CardId(card.pk), at=at), 0, at, params)
     memory = state.to_engine()
-    return QueueEntry(card, memory, state.version, max(at, memory.last_review_at or at))
+    return QueueEntry(card, memory, state.version, max(at, memory.last_review_at or at), params)
 
 
 def queue(learner, at: datetime | None = None, *, limit: int = 1, prefer_card_id: int | None = None,
@@ -294,11 +314,12 @@ def queue(learner, at: datetime | None = None, *, limit: int = 1, prefer_card_id
     entries: list[QueueEntry] = []
     taken: set[int] = set()
     states = _states(learner).select_related("card__competency")
+    params = memory_params(learner)
 
     def add(card: Card, state: CardState | None) -> bool:
         if card.pk not in taken:
             taken.add(card.pk)
-            entries.append(_entry(card, state, now))
+            entries.append(_entry(card, state, now, params))
         return len(entries) >= limit
 
     if prefer_card_id is not None:
@@ -409,6 +430,46 @@ def save_deck_settings(learner, daily_cap: int, new_per_day: int | None = None,
         settings.plan_decision = decision
         settings.save(update_fields=["plan_decision"])
     return settings, plan
+
+
+# --- personal memory weights ----------------------------------------------------------------------
+
+def personalise_memory(learner, at: datetime | None = None) -> MemoryFit:
+    """Fit FSRS weights to the student's reviews; adopt them only where they predict better (audited).
+
+    The fit, adopted or not, is an AI decision the student sees (on the deck page), so it is recorded
+    with the optimizer's name and version, the evidence (held-out log-loss of both weight sets) and why.
+    """
+    now = _now(at)
+    rows = (CardReview.objects.filter(learner=learner, undone_at__isnull=True)
+            .order_by("reviewed_at", "pk").values_list("card_id", "grade", "reviewed_at"))
+    reviews = [PastReview(card_id, Grade(grade), reviewed_at) for card_id, grade, reviewed_at in rows]
+    fit = fit_memory_weights(reviews)
+    with transaction.atomic():
+        settings, _ = DeckSettings.objects.select_for_update().get_or_create(learner=learner)
+        decision = record_decision(
+            model_name=OPTIMIZER_NAME, model_version=f"py-fsrs {package_version('fsrs')}", subject=settings,
+            inputs={"reviews": len(reviews), "last_review": reviews[-1].reviewed_at.isoformat() if reviews else None},
+            output={**fit.summary(), "weights": list(fit.weights) if fit.weights else None},
+            explanation=fit.reason, confidence=None, action="cards.memory.personalise", actor=learner)
+        if fit.adopted:
+            settings.memory_weights = list(fit.weights or ())
+        settings.memory_fit_at = now
+        settings.memory_fit_summary = fit.summary()
+        settings.memory_fit_decision = decision
+        settings.save(update_fields=["memory_weights", "memory_fit_at", "memory_fit_summary", "memory_fit_decision",
+                                     "updated_at"])
+    return fit
+
+
+def reset_memory_weights(learner) -> None:
+    """Back to the default FSRS weights (the student's choice; audited)."""
+    with transaction.atomic():
+        settings, _ = DeckSettings.objects.select_for_update().get_or_create(learner=learner)
+        had = settings.memory_weights is not None
+        settings.memory_weights = None
+        settings.save(update_fields=["memory_weights", "updated_at"])
+        record_action(learner, "cards.memory.reset", subject=settings, data={"had_personal_weights": had})
 
 
 # --- personal cards -------------------------------------------------------------------------------

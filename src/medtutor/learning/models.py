@@ -135,6 +135,13 @@ class DeckSettings(models.Model):
     new_per_day = models.PositiveIntegerField(default=20)
     plan_decision = models.ForeignKey("core.AuditRecord", null=True, blank=True, on_delete=models.SET_NULL,
                                       related_name="+")
+    # Personal FSRS weights, fitted on this student's reviews and adopted only when they predicted the
+    # student's later reviews better than the defaults (learning.engine.memory_fit); null = defaults.
+    memory_weights = models.JSONField(null=True, blank=True)
+    memory_fit_at = models.DateTimeField(null=True, blank=True)
+    memory_fit_summary = models.JSONField(null=True, blank=True)
+    memory_fit_decision = models.ForeignKey("core.AuditRecord", null=True, blank=True, on_delete=models.SET_NULL,
+                                            related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("cards/review/", card_views.review, name="cards_review"),
     path("cards/undo/", card_views.undo, name="cards_undo"),
     path("cards/plan/", card_views.plan, name="cards_plan"),
+    path("cards/memory/", card_views.memory, name="cards_memory"),
     path("plan/", plan_views.plan_page, name="plan"),
     path("plan/calendar.ics", plan_views.plan_calendar, name="plan_calendar"),
     path("cards/from-answer/", card_views.from_answer, name="cards_from_answer"),
