@@ -98,6 +98,22 @@ def record_decision(*, model_name: str, model_version: str, subject: Any, inputs
                    inputs_digest=digest(inputs), output=output, explanation=explanation, confidence=confidence)
 
 
+def record_decision_if_changed(*, model_name: str, model_version: str, subject: Any, inputs: Any, output: Any,
+                               explanation: str, confidence: float | None, action: str,
+                               actor: Any = None) -> AuditRecord:
+    """As `record_decision`, for outputs shown on every page view (a dashboard's prediction): a new record
+    only when the model, its inputs or its output changed since the last one for this subject and action,
+    so the log holds every distinct decision a user saw without one record per page load."""
+    subject_type, subject_id = _subject(subject)
+    last = (AuditRecord.objects.filter(kind=AuditKind.DECISION, action=action, subject_type=subject_type,
+                                       subject_id=subject_id).order_by("-seq").first())
+    if (last is not None and last.model_name == model_name and last.model_version == model_version
+            and last.inputs_digest == digest(inputs) and last.output == json.loads(canonical_json(output))):
+        return last
+    return record_decision(model_name=model_name, model_version=model_version, subject=subject, inputs=inputs,
+                           output=output, explanation=explanation, confidence=confidence, action=action, actor=actor)
+
+
 def record_override(original: AuditRecord, *, actor: Any, output: Any, reason: str) -> AuditRecord:
     """A human overriding an AI decision: a new record pointing to the old one, never an edit."""
     if original.kind != AuditKind.DECISION:

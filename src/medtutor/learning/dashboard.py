@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q, Sum
 
 from medtutor.accounts.models import Role
-from medtutor.core import clock
+from medtutor.core import audit, clock
 from medtutor.learning import plans
 from medtutor.learning.models import ItemResponse, StudyPlan
 from medtutor.learning.practice import DEFAULT_BKT, TopicMastery, _uncertainty, topic_mastery
@@ -33,6 +33,8 @@ MIN_COHORT = 5       # members with enough answers before a percentile is shown
 TREND_WEEKS = 8
 Z95 = 1.96
 WEAKEST = 3
+MASTERY_MODEL = "bkt-mastery"   # the practice selector's BKT (learning.practice), read for the dashboard
+MASTERY_VERSION = "1.0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,10 +223,31 @@ def student_dashboard(learner, *, now: datetime | None = None) -> dict:
                      "low": [s.low_percent for s in systems], "high": [s.high_percent for s in systems]}
     chart_trend = {"labels": [w.start.strftime("%d %b") for w in trend], "accuracy": [w.percent for w in trend],
                    "answered": [w.answered for w in trend]}
+    prediction = predicted_score(topics, weights, blueprint)
+    decision = _record_prediction(learner, topics, systems, prediction)
     return {
         "topics": topics, "systems": systems, "trend": trend, "percentiles": cohort_percentiles(learner),
         "time_on_task": time_on_task(learner, now=now), "weakest": weakest(topics),
-        "prediction": predicted_score(topics, weights, blueprint), "study_plan": study_plan,
+        "prediction": prediction, "prediction_decision": decision, "study_plan": study_plan,
         "chart_systems": chart_systems, "chart_trend": chart_trend,
         "min_cohort": MIN_COHORT, "min_answers": MIN_ANSWERS,
     }
+
+
+def _record_prediction(learner, topics: list[TopicRow], systems: list[SystemRow], prediction: Prediction | None):
+    """Mastery and the predicted score are AI outputs the student sees: audited whenever they change."""
+    if not any(t.started for t in topics):
+        return None
+    p = DEFAULT_BKT
+    return audit.record_decision_if_changed(
+        model_name=MASTERY_MODEL, model_version=MASTERY_VERSION, action="dashboard.prediction",
+        subject=("accounts.user", learner.pk), actor=learner,
+        inputs={"answers_by_topic": {t.code: [t.answered, t.correct] for t in topics if t.started}},
+        output={"mastery_by_system": {s.code: round(s.mastery, 4) for s in systems},
+                "predicted_score": None if prediction is None else
+                {"score": prediction.score, "low": prediction.low, "high": prediction.high,
+                 "blueprint": prediction.blueprint}},
+        explanation=(f"Bayesian knowledge tracing per topic with population parameters (prior {p.prior}, learn "
+                     f"{p.learn}, guess {p.guess}, slip {p.slip}); the predicted score weights topic mastery by "
+                     f"the blueprint, with a 95% interval from each topic's binomial standard error."),
+        confidence=None)
