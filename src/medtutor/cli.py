@@ -344,6 +344,34 @@ def bench_ddx(
         typer.echo(line)
 
 
+@bench_app.command("exam-load")
+def bench_exam_load(
+    students: Annotated[int, typer.Option(help="Simulated students sitting the exam at once.")] = 1000,
+    duration: Annotated[float, typer.Option(help="Seconds of load on each database.")] = 60.0,
+    interval: Annotated[float, typer.Option(help="Mean seconds between one student's autosaves.")] = 5.0,
+    workers: Annotated[int, typer.Option(help="gunicorn worker processes (4 threads each).")] = 2,
+    databases: Annotated[str, typer.Option(help="Comma-separated: sqlite, postgresql.")] = "sqlite,postgresql",
+    seed: Annotated[int, typer.Option(help="Seed of the simulated students.")] = 0,
+) -> None:
+    """Autosave load over HTTP on a real gunicorn: req/s, p50/p95/p99 and answers lost, SQLite beside PostgreSQL."""
+    from medtutor.assessment.loadtest import LoadConfig, format_report, run_exam_load
+
+    chosen = [d.strip() for d in databases.split(",") if d.strip()]
+    if not chosen or any(d not in ("sqlite", "postgresql") for d in chosen):
+        fail("--databases takes sqlite, postgresql or both, comma-separated", code=2)
+    if students < 1 or duration <= 0 or interval <= 0 or workers < 1:
+        fail("--students, --duration, --interval and --workers must be positive", code=2)
+    config = LoadConfig(students=students, duration=duration, interval=interval, workers=workers, seed=seed)
+    try:
+        results = run_exam_load(config, chosen, log=lambda line: typer.echo(line, err=True))
+    except RuntimeError as error:
+        fail(str(error), code=2)
+    for line in format_report(results, config):
+        typer.echo(line)
+    if any(r.answers_lost for r in results):
+        raise typer.Exit(1)
+
+
 @exams_app.command("close-expired")
 def exams_close_expired() -> None:
     """Submit every exam attempt whose deadline has passed (run it from cron; safe to repeat)."""
@@ -352,6 +380,48 @@ def exams_close_expired() -> None:
 
     closed = close_expired()
     typer.echo(f"closed {closed} expired attempt{'s' if closed != 1 else ''}")
+
+
+@app.command()
+def backup(
+    destination: Annotated[Path, typer.Argument(help="A new .tar file, or a folder for a timestamped one.")] = Path("backups"),
+) -> None:
+    """A consistent snapshot of the database and media while the server runs (SQLite online backup; pg_dump)."""
+    setup_django()
+    from medtutor.ops.backup import BackupError, make_backup
+
+    if not destination.suffix:
+        destination.mkdir(parents=True, exist_ok=True)
+    try:
+        made = make_backup(destination, progress=lambda step: typer.echo(f"... {step}", err=True))
+    except BackupError as error:
+        fail(str(error))
+    typer.echo(f"backup written: {made.path} ({made.vendor}, {made.media_files} media file(s), "
+               f"{made.bytes / 1e6:.1f} MB)")
+
+
+@app.command()
+def restore(
+    archive: Annotated[Path, typer.Argument(help="A file made by `medtutor backup`.", exists=True, dir_okay=False)],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before replacing the data.")] = False,
+) -> None:
+    """Replace the database and media with a backup's (stop the app servers first). Checked before anything is written."""
+    setup_django()
+    from medtutor.ops.backup import BackupError, read_manifest, restore_backup
+
+    try:
+        manifest = read_manifest(archive)
+    except BackupError as error:
+        fail(str(error))
+    if not yes and not typer.confirm(f"Replace this instance's data with the {manifest['vendor']} backup of "
+                                     f"{manifest['created_at']}?"):
+        fail("nothing restored")
+    try:
+        done = restore_backup(archive, progress=lambda step: typer.echo(f"... {step}", err=True))
+    except BackupError as error:
+        fail(f"{error}; nothing was changed")
+    _manage("migrate", "--no-input", "-v", "0")  # a backup from an older release: bring the schema up to date
+    typer.echo(f"restored the {done.vendor} backup of {done.created_at} ({done.media_files} media file(s))")
 
 
 @cards_app.command("personalise")

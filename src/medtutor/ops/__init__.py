@@ -1,0 +1,1 @@
+"""Operations: backups and restores, readiness, deployment checks."""
