@@ -26,6 +26,8 @@ exams_app = typer.Typer(help="Exams and attempts.", no_args_is_help=True)
 app.add_typer(exams_app, name="exams")
 cards_app = typer.Typer(help="Flashcards and the memory model.", no_args_is_help=True)
 app.add_typer(cards_app, name="cards")
+vp_app = typer.Typer(help="Virtual patients: interview engine.", no_args_is_help=True)
+app.add_typer(vp_app, name="vp")
 
 
 def setup_django() -> None:
@@ -344,6 +346,50 @@ def bench_ddx(
         typer.echo(line)
 
 
+@bench_app.command("risk")
+def bench_risk(
+    data: Annotated[Path, typer.Option("--data", help="Folder of the clinical datasets (one sub-folder each).", exists=True, file_okay=False)] = Path("../shared/data/clinical"),
+    test: Annotated[Optional[list[Path]], typer.Option("--test", help="A held-out test CSV (repeatable); its dataset is trained on all of --data and tested on it.", exists=True, dir_okay=False)] = None,
+    dataset: Annotated[Optional[list[str]], typer.Option("--dataset", help="Only these datasets (repeatable).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the split, the models and the bootstrap.")] = 0,
+) -> None:
+    """Risk models: AUC (95% CI), Brier, ECE, subgroup AUC gap per model beside logistic regression."""
+    from medtutor.decision.engine.clinical_data import DataError
+    from medtutor.decision.engine.risk import TrainConfig
+    from medtutor.decision.risk_benchmark import run_risk_benchmark
+
+    try:
+        for line in run_risk_benchmark(data, list(test or []), keys=list(dataset or []) or None,
+                                       config=TrainConfig(seed=seed), log=lambda line: typer.echo(line, err=True)):
+            typer.echo(line)
+    except DataError as error:
+        fail(str(error), code=2)
+
+
+decision_app = typer.Typer(help="Clinical decision support lab: risk models and the model registry.",
+                           no_args_is_help=True)
+app.add_typer(decision_app, name="decision")
+
+
+@decision_app.command("train")
+def decision_train(
+    data: Annotated[Optional[Path], typer.Option("--data", help="Folder of the clinical datasets; default MEDTUTOR_CLINICAL_DATA or ../shared/data/clinical.", exists=True, file_okay=False)] = None,
+    dataset: Annotated[Optional[list[str]], typer.Option("--dataset", help="Only these datasets (repeatable).")] = None,
+) -> None:
+    """Train the risk models and register a new version of each, with its model card (one transaction)."""
+    setup_django()
+    from medtutor.core.errors import DomainError
+    from medtutor.decision.risk_services import train_and_register
+
+    try:
+        models = train_and_register(list(dataset or []) or None, data_dir=data)
+    except DomainError as error:
+        fail(error.message + ("".join(f"\n  {d}" for d in error.details)), code=2)
+    for model in models:
+        typer.echo(f"registered {model.name} v{model.version}: AUC {model.metrics.get('auc'):.3f}, "
+                   f"ECE {model.metrics.get('ece'):.3f}")
+
+
 @bench_app.command("exam-load")
 def bench_exam_load(
     students: Annotated[int, typer.Option(help="Simulated students sitting the exam at once.")] = 1000,
@@ -370,6 +416,57 @@ def bench_exam_load(
         typer.echo(line)
     if any(r.answers_lost for r in results):
         raise typer.Exit(1)
+
+
+@bench_app.command("cat")
+def bench_cat(
+    bank_items: Annotated[int, typer.Option(help="Items in the simulated bank.")] = 300,
+    calibration_examinees: Annotated[int, typer.Option(help="Simulated examinees the bank is calibrated from (each answers half the bank).")] = 3000,
+    examinees: Annotated[int, typer.Option(help="Simulated examinees per design.")] = 1000,
+    lengths: Annotated[str, typer.Option(help="Test lengths, comma-separated.")] = "10,20,30,40",
+    se_target: Annotated[float, typer.Option(help="SE target of the variable-length CAT.")] = 0.3,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Computerized adaptive testing: ability RMSE and bias by test length, CAT beside fixed linear forms."""
+    from medtutor.assessment.cat_benchmark import run_cat_benchmark
+
+    try:
+        chosen = tuple(int(n) for n in lengths.split(",") if n.strip())
+    except ValueError:
+        fail("--lengths: give whole numbers separated by commas, e.g. 10,20,30,40", code=2)
+    if not chosen or min(chosen) < 1 or max(chosen) > bank_items:
+        fail(f"--lengths: each length must be between 1 and the bank size ({bank_items})", code=2)
+    for line in run_cat_benchmark(bank_items=bank_items, calibration_examinees=calibration_examinees,
+                                  examinees=examinees, lengths=chosen, se_target=se_target, seed=seed,
+                                  log=lambda line: typer.echo(line, err=True)):
+        typer.echo(line)
+
+
+@exams_app.command("calibrate")
+def exams_calibrate(
+    exam: Annotated[Optional[int], typer.Option(help="Only this exam's item pool (default: every item with answers).")] = None,
+    model: Annotated[str, typer.Option(help="auto (2PL; 3PL where the data allow), 1pl, 2pl or 3pl.")] = "auto",
+) -> None:
+    """Calibrate items with IRT from exam and practice answers, for adaptive exams."""
+    setup_django()
+    from medtutor.assessment import cat_services
+    from medtutor.assessment.models import Exam
+    from medtutor.core.errors import InvalidInput
+
+    item_ids = None
+    if exam is not None:
+        found = Exam.objects.filter(pk=exam).first()
+        if found is None:
+            fail(f"--exam: there is no exam {exam}", code=2)
+        item_ids = cat_services.pool_item_ids(found)
+    try:
+        run = cat_services.calibrate_items(actor=None, item_ids=item_ids, model=model)
+    except InvalidInput as error:
+        fail(error.message, code=2)
+    typer.echo(f"calibrated {run.n_items} items as {run.model.upper()} ({run.model_version}) from "
+               f"{run.n_responses} answers by {run.n_persons} examinees")
+    for note in run.notes:
+        typer.echo(f"  note: {note}")
 
 
 @exams_app.command("close-expired")
@@ -424,6 +521,31 @@ def restore(
     typer.echo(f"restored the {done.vendor} backup of {done.created_at} ({done.media_files} media file(s))")
 
 
+@app.command()
+def check(
+    deploy: Annotated[bool, typer.Option("--deploy", help="Also the checks for a production deployment.")] = False,
+) -> None:
+    """Django's system checks plus medtutor's own (database, cache, migrations; with --deploy: secrets, HTTPS, hosts)."""
+    setup_django()
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    from medtutor.ops.health import FAIL, WARN, deployment_checks, readiness
+
+    failed = False
+    try:
+        call_command("check", *(["--deploy"] if deploy else []))
+    except SystemCheckError as error:
+        typer.echo(str(error), err=True)
+        failed = True
+    for item in deployment_checks() if deploy else readiness():
+        colour = {FAIL: typer.colors.RED, WARN: typer.colors.YELLOW}.get(item.status, typer.colors.GREEN)
+        typer.secho(f"{item.status.upper():<5} {item.name}: {item.detail}", fg=colour)
+        failed = failed or item.status == FAIL
+    if failed:
+        raise typer.Exit(1)
+
+
 @cards_app.command("personalise")
 def cards_personalise(
     username: Annotated[Optional[str], typer.Argument(help="One student; leave out with --all.")] = None,
@@ -452,6 +574,53 @@ def cards_personalise(
         typer.echo(f"{learner.username}: {'personal' if fit.adopted else 'default'} weights; {fit.reason}")
     if not learners:
         typer.echo(f"no student has {MIN_RECALL_REVIEWS} reviews yet")
+
+
+@vp_app.command("intent")
+def vp_intent(
+    question: Annotated[Optional[str], typer.Argument(help="A student's question.")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help='JSON lines {"question": ..., "intent": ...}: prints accuracy and confusions.', exists=True, dir_okay=False)] = None,
+) -> None:
+    """Print the intent label of a question, or the accuracy on a labelled file."""
+    from medtutor.simulation.vp_cli import intent_command
+
+    lines, code = intent_command(question, file)
+    for line in lines:
+        typer.echo(line, err=code != 0)
+    if code:
+        raise typer.Exit(code)
+
+
+@vp_app.command("ask")
+def vp_ask(
+    case_file: Annotated[Path, typer.Argument(help="Case file: medtutor YAML/JSON, AgentClinic JSONL or CRAFT-MD CSV.", exists=True, dir_okay=False)],
+    question: Annotated[str, typer.Argument(help="The question to ask the patient.")],
+    case: Annotated[int, typer.Option("--case", help="1-based number of the case among the file's imported cases.")] = 1,
+) -> None:
+    """Print the virtual patient's answer to one question."""
+    from medtutor.simulation.vp_cli import ask_command
+
+    lines, code = ask_command(case_file, case, question)
+    for line in lines:
+        typer.echo(line, err=code != 0)
+    if code:
+        raise typer.Exit(code)
+
+
+@bench_app.command("vp")
+def bench_vp(
+    cases: Annotated[Optional[list[Path]], typer.Option("--cases", help="Case files (default: every .jsonl/.csv in ../shared/data/cases).", exists=True, dir_okay=False)] = None,
+    max_cases: Annotated[int, typer.Option(help="Imported cases sampled for fact recall and latency.")] = 250,
+    folds: Annotated[int, typer.Option(help="Cross-validation folds for intent accuracy.")] = 5,
+) -> None:
+    """Virtual patients: import coverage, per-turn latency, intent accuracy (k-fold) and fact recall."""
+    from medtutor.simulation.vp_cli import default_case_files, run_bench
+
+    files = list(cases) if cases else default_case_files()
+    if not files:
+        fail("no case files given and none found in ../shared/data/cases")
+    for line in run_bench(files, max_cases=max_cases, folds=folds):
+        typer.echo(line)
 
 
 def main() -> None:

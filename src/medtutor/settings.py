@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "medtutor.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "medtutor.core.middleware.ContentSecurityPolicyMiddleware",
@@ -186,10 +187,19 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Short answers graded with a confidence below this go to the faculty review queue (0..1).
+MEDTUTOR_ASAG_REVIEW_THRESHOLD = float(os.environ.get("MEDTUTOR_ASAG_REVIEW_THRESHOLD", "0.6"))
 
+LOG_FORMAT = os.environ.get("MEDTUTOR_LOG_FORMAT", "text")  # "json": one object per line, for log shippers
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "medtutor.core.log.StderrHandler"}},
+    "filters": {"request_id": {"()": "medtutor.core.log.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "medtutor.core.log.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "medtutor.core.log.StderrHandler", "filters": ["request_id"],
+                             "formatter": "json" if LOG_FORMAT == "json" else "text"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }

@@ -5,8 +5,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from medtutor.accounts.models import Role
 
-PUBLIC = {"login", "logout", "healthz"}
-POST_ONLY = {"logout", "revoke_token"}
+PUBLIC = {"login", "logout", "healthz", "readyz"}
+POST_ONLY = {"logout", "revoke_token", "ddx_ask", "ddx_commit"}
 
 
 def _named_patterns(resolver=None, prefix=""):
@@ -26,13 +26,19 @@ PATTERNS = sorted(_named_patterns())
 def _url(route: str, item_id: int, user_id: int = 0, cohort_id: int = 0) -> str:
     url = "/" + route.replace("<int:item_id>", str(item_id)).replace("<int:token_id>", "1").replace(
         "<path:path>", "items/none.png").replace("<slug:slug>", "no-such-card").replace(
-        "<int:user_id>", str(user_id)).replace("<int:cohort_id>", str(cohort_id))
+        "<int:user_id>", str(user_id)).replace("<int:cohort_id>", str(cohort_id)).replace(
+        "<int:session_id>", "0")  # a DDx trainer session is its owner's only: 404 for everyone else
     if "<int:exam_id>" in url or "<int:attempt_id>" in url:  # an exam on the item, an attempt of the student
         from tests.assessment.factories import exam_and_attempt_ids
 
         exam_id, attempt_id = exam_and_attempt_ids(item_id, user_id)
         url = url.replace("<int:exam_id>", str(exam_id)).replace("<int:attempt_id>", str(attempt_id)).replace(
             "<int:position>", "1")
+    if "<int:vp_case_id>" in url or "<int:vp_session_id>" in url:  # a case assigned to the student, their session
+        from tests.simulation.factories import case_and_session_ids
+
+        case_id, session_id = case_and_session_ids(user_id)
+        url = url.replace("<int:vp_case_id>", str(case_id)).replace("<int:vp_session_id>", str(session_id))
     return url
 
 
@@ -62,7 +68,7 @@ def test_matrix(client, users, item, cohort, name, route, view):
         response = client.get(url)
         if role in view.allowed_roles:
             assert response.status_code in (200, 302, 404), (role, url, response.status_code)
-            if name not in ("media", "model_card"):  # these look up files that may not exist
+            if name not in ("media", "model_card", "ddx_session"):  # these look up objects that may not exist
                 assert response.status_code != 404, (role, url)
         else:
             assert response.status_code == 403, (role, url, response.status_code)

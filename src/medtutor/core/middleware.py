@@ -3,6 +3,26 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from medtutor.core.log import incoming_request_id, request_id
+
+
+class RequestIdMiddleware:
+    """Gives each request an id for the logs (see core.log) and returns it as X-Request-ID."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        rid = incoming_request_id(request.headers.get("X-Request-ID"))
+        token = request_id.set(rid)
+        request.request_id = rid
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id.reset(token)
+        response["X-Request-ID"] = rid
+        return response
+
 
 class ContentSecurityPolicyMiddleware:
     """Adds the Content-Security-Policy header: no inline script, nothing from other origins."""

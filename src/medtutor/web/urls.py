@@ -5,6 +5,7 @@ from medtutor.web import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("media/<path:path>", views.media, name="media"),
     path("", include("medtutor.content.urls")),
     path("", include("medtutor.learning.urls")),

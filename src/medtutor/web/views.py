@@ -52,6 +52,17 @@ def student_summary(user: User) -> dict:
     }
 
 
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready to serve: database and cache answer, every migration applied (503 otherwise)."""
+    from medtutor.ops.health import FAIL, readiness
+
+    checks = readiness()
+    ready = all(c.status != FAIL for c in checks)
+    return JsonResponse({"status": "ready" if ready else "not ready",
+                         "checks": {c.name: {"status": c.status, "detail": c.detail} for c in checks}},
+                        status=200 if ready else 503)
+
+
 def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
