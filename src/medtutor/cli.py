@@ -7,6 +7,7 @@ point Django at a scratch database before anything connects.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -87,8 +88,17 @@ def serve(
 
     typer.echo(f"medtutor is starting on http://{host}:{port}/  (Ctrl+C stops it)")
     typer.echo(login_help())
+    from django.conf import settings
+
+    # Each gunicorn worker keeps its metrics in files here; /metrics adds them up (prometheus_client's
+    # multiprocess mode). Emptied at start: files of a previous run would count twice.
+    metrics_dir = Path(settings.VAR_DIR) / f"metrics-{port}"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     args = [sys.executable, "-m", "gunicorn", "medtutor.wsgi:application", "--bind", f"{host}:{port}",
-            "--workers", str(workers), "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "10"]
+            "--workers", str(workers), "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "10",
+            "--config", "python:medtutor.gunicorn_conf"]
     os.execv(sys.executable, args)
 
 

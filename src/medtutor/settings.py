@@ -45,6 +45,8 @@ DEBUG = _env_bool("DEBUG")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 # Behind TLS (directly or via a proxy that sets X-Forwarded-Proto): secure, __Host- cookies and HSTS.
 HTTPS = _env_bool("MEDTUTOR_HTTPS")
+# /metrics answers a scraper that sends this bearer token; without one, only this machine (loopback).
+METRICS_TOKEN = os.environ.get("MEDTUTOR_METRICS_TOKEN", "")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -55,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "ninja",  # serves Swagger UI from our own static files, not a CDN
+    "django_prometheus",  # request counts and latencies by view at /metrics
     "medtutor.core",
     "medtutor.accounts",
     "medtutor.content",
@@ -67,6 +70,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "medtutor.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -79,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "medtutor.core.middleware.DomainErrorMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "medtutor.urls"

@@ -5,7 +5,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from medtutor.accounts.models import Role
 
-PUBLIC = {"login", "logout", "healthz", "readyz"}
+PUBLIC = {"login", "logout", "healthz", "readyz", "metrics"}  # metrics: token or loopback (tests/ops)
 POST_ONLY = {"logout", "revoke_token", "ddx_ask", "ddx_commit"}
 
 
@@ -27,7 +27,8 @@ def _url(route: str, item_id: int, user_id: int = 0, cohort_id: int = 0) -> str:
     url = "/" + route.replace("<int:item_id>", str(item_id)).replace("<int:token_id>", "1").replace(
         "<path:path>", "items/none.png").replace("<slug:slug>", "no-such-card").replace(
         "<int:user_id>", str(user_id)).replace("<int:cohort_id>", str(cohort_id)).replace(
-        "<int:session_id>", "0")  # a DDx trainer session is its owner's only: 404 for everyone else
+        "<int:session_id>", "0").replace(  # a DDx trainer session is its owner's only: 404 for everyone else
+        "<int:model_id>", "0")  # no registered model 0: the risk lab's model pages answer 404
     if "<int:exam_id>" in url or "<int:attempt_id>" in url:  # an exam on the item, an attempt of the student
         from tests.assessment.factories import exam_and_attempt_ids
 
@@ -68,7 +69,7 @@ def test_matrix(client, users, item, cohort, name, route, view):
         response = client.get(url)
         if role in view.allowed_roles:
             assert response.status_code in (200, 302, 404), (role, url, response.status_code)
-            if name not in ("media", "model_card", "ddx_session"):  # these look up objects that may not exist
+            if name not in ("media", "model_card", "ddx_session", "risk_model_card", "risk_model_status"):  # these look up objects that may not exist
                 assert response.status_code != 404, (role, url)
         else:
             assert response.status_code == 403, (role, url, response.status_code)

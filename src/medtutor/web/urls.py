@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
     path("media/<path:path>", views.media, name="media"),
     path("", include("medtutor.content.urls")),
     path("", include("medtutor.learning.urls")),

@@ -63,6 +63,24 @@ def readyz(request: HttpRequest) -> JsonResponse:
                         status=200 if ready else 503)
 
 
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics (requests, latencies, responses by view), summed over all workers."""
+    import hmac
+
+    from django_prometheus.exports import ExportToDjangoView
+
+    token = settings.METRICS_TOKEN
+    if token:
+        sent = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return HttpResponse("metrics need the bearer token in MEDTUTOR_METRICS_TOKEN\n", status=403,
+                                content_type="text/plain")
+    elif request.META.get("REMOTE_ADDR") not in ("127.0.0.1", "::1"):
+        return HttpResponse("metrics are served to this machine only unless MEDTUTOR_METRICS_TOKEN is set\n",
+                            status=403, content_type="text/plain")
+    return ExportToDjangoView(request)
+
+
 def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
