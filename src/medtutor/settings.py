@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "medtutor.assessment",
     "medtutor.simulation",
     "medtutor.decision",
+    "medtutor.integrations",
     "medtutor.web",
 ]
 

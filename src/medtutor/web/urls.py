@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("medtutor.assessment.urls")),
     path("", include("medtutor.simulation.urls")),
     path("", include("medtutor.decision.urls")),
+    path("", include("medtutor.integrations.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Integrations with the systems a school already runs: Anki decks (more to come: LTI, xAPI, QTI, OIDC)."""

@@ -1,0 +1,1 @@
+"""Anki .apkg import (cards, notes, images, review history) and export."""

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class IntegrationsConfig(AppConfig):
+    name = "medtutor.integrations"
+    label = "integrations"
+    verbose_name = "Integrations"
+    default_auto_field = "django.db.models.BigAutoField"
