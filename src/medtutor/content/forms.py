@@ -115,7 +115,7 @@ class ItemForm(forms.Form):
 class ImportForm(forms.Form):
     FORMAT_CHOICES = [("", "Detect from the file"), ("medtutor", "medtutor JSONL"), ("moodlexml", "Moodle XML"),
                       ("gift", "GIFT"), ("csv", "CSV"), ("medqa", "MedQA-USMLE JSONL"),
-                      ("medmcqa", "MedMCQA JSONL"), ("pubmedqa", "PubMedQA JSONL")]
+                      ("medmcqa", "MedMCQA JSONL"), ("pubmedqa", "PubMedQA JSONL"), ("qti", "IMS QTI 2.1 (zip or XML)")]
     file = forms.FileField()
     format = forms.ChoiceField(choices=FORMAT_CHOICES, required=False)
 

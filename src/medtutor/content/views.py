@@ -107,6 +107,7 @@ def export_items(request: HttpRequest) -> HttpResponse:
         data = export_records(bundle, fmt)
     except ExportError as error:
         return render(request, "web/error.html", {"status": 400, "message": str(error)}, status=400)
-    response = HttpResponse(data, content_type=f"{CONTENT_TYPES[fmt]}; charset=utf-8")
+    binary = fmt == "qti"
+    response = HttpResponse(data, content_type=CONTENT_TYPES[fmt] if binary else f"{CONTENT_TYPES[fmt]}; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="medtutor-items{EXTENSIONS[fmt]}"'
     return response

@@ -13,6 +13,7 @@ from .detect import detect_format
 from .gift import parse_gift
 from .medtutor_jsonl import parse_medtutor
 from .moodle_xml import parse_moodle_xml
+from .qti import parse_qti
 from .records import (
     CardRecord,
     CompetencyRecord,
@@ -27,7 +28,7 @@ from .records import (
 )
 from .validation import validate_item
 
-FORMATS = ("medtutor", "medqa", "medmcqa", "pubmedqa", "moodlexml", "gift", "csv")
+FORMATS = ("medtutor", "medqa", "medmcqa", "pubmedqa", "moodlexml", "gift", "csv", "qti")
 
 __all__ = [
     "FORMATS", "MAX_IMPORT_BYTES", "detect_format", "parse", "parse_upload", "validate_item",
@@ -40,6 +41,9 @@ def parse_unguarded(data: bytes, fmt: str) -> ImportBundle:
     """parse() without the last-resort guard (tests use it so that bugs surface)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown import format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if fmt == "qti":  # a zip package or XML: bytes, not text
+        check_size(data)
+        return parse_qti(data)
     text = decode(data)
     if fmt == "medtutor":
         return parse_medtutor(text)

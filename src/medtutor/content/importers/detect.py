@@ -58,6 +58,10 @@ def detect_format(filename: str, head: bytes) -> str:
     """One of FORMATS, from the file name and its first bytes (a few KB are enough)."""
     name = filename.lower().strip()
     ext = "." + name.rsplit(".", 1)[-1] if "." in name else ""
+    if ext == ".zip" or head[:4] == b"PK\x03\x04":
+        return "qti"
+    if ext == ".xml" and b"<assessmentItem" in head[:4096]:
+        return "qti"
     text = head[:65536].decode("utf-8", errors="replace").removeprefix("\ufeff")
     stripped = text.lstrip()
     if ext in _EXTENSIONS:
