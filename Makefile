@@ -21,6 +21,14 @@ $(STAMP): $(BIN)/python pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# A real Learning Record Store (ralph) for the xAPI tests, in its own virtualenv: its web stack's pins
+# must not move medtutor's.
+LRS_VENV := .venv-lrs
+$(LRS_VENV)/.installed:
+	$(PYTHON) -m venv $(LRS_VENV)
+	$(LRS_VENV)/bin/pip install --quiet "ralph-malph[cli,lrs,backend-fs]==5.1.0" "requests>=2.31"
+	@touch $@
+
 run: $(STAMP)
 	$(BIN)/medtutor migrate
 	$(BIN)/medtutor demo load
@@ -28,11 +36,11 @@ run: $(STAMP)
 
 test: test-sqlite test-postgres lint
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) $(LRS_VENV)/.installed
 	$(BIN)/pytest -n 2
 
 # The same suite on PostgreSQL (browser tests run once, on SQLite).
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) $(LRS_VENV)/.installed
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 -m "not browser"
 
 lint: $(STAMP)
@@ -42,4 +50,4 @@ bench: $(STAMP)
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LRS_VENV) var .pytest_cache .hypothesis

@@ -27,6 +27,8 @@ exams_app = typer.Typer(help="Exams and attempts.", no_args_is_help=True)
 app.add_typer(exams_app, name="exams")
 cards_app = typer.Typer(help="Flashcards and the memory model.", no_args_is_help=True)
 app.add_typer(cards_app, name="cards")
+xapi_app = typer.Typer(help="xAPI statements to a Learning Record Store.", no_args_is_help=True)
+app.add_typer(xapi_app, name="xapi")
 vp_app = typer.Typer(help="Virtual patients: interview engine.", no_args_is_help=True)
 app.add_typer(vp_app, name="vp")
 
@@ -400,6 +402,55 @@ def decision_train(
                    f"ECE {model.metrics.get('ece'):.3f}")
 
 
+@decision_app.command("train-imaging")
+def decision_train_imaging(
+    models: Annotated[str, typer.Option(help="Comma-separated: logreg, svm, cnn; default all available (cnn needs torch, the ml extra).")] = "",
+    data: Annotated[Optional[Path], typer.Option("--data", help="PneumoniaMNIST npz with train_* and val_* arrays; default MEDTUTOR_IMAGING_DATA or ../shared/data/imaging/pneumoniamnist/pneumoniamnist_trainval.npz.", exists=True, dir_okay=False)] = None,
+    seed: Annotated[int, typer.Option(help="Seed for augmentation and model fitting.")] = 0,
+) -> None:
+    """Train the imaging lab's pneumonia classifiers and register a new version of each."""
+    setup_django()
+    from medtutor.core.errors import DomainError
+    from medtutor.decision.imaging_services import train_and_register
+
+    try:
+        from medtutor.decision.imaging_benchmark import default_models
+
+        rows = train_and_register([m.strip() for m in models.split(",") if m.strip()] or default_models(),
+                                  path=data, seed=seed,
+                                  progress=lambda line: typer.echo(line, err=True))
+    except DomainError as error:
+        fail(error.message + ("".join(f"\n  {d}" for d in error.details)), code=2)
+    except ValueError as error:  # unknown model, torch missing, unreadable file
+        fail(str(error), code=2)
+    for row in rows:
+        typer.echo(f"registered {row.name} v{row.version}: held-out AUC {row.metrics['auc']:.3f}, "
+                   f"accuracy {row.metrics['accuracy']:.3f}, {row.metrics['train_seconds']:.0f} s")
+
+
+@bench_app.command("imaging")
+def bench_imaging(
+    train: Annotated[Path, typer.Option("--train", help="MedMNIST-style npz to train on.", exists=True, dir_okay=False)],
+    test: Annotated[Path, typer.Option("--test", help="npz to test on (may be the same file).", exists=True, dir_okay=False)],
+    train_split: Annotated[str, typer.Option(help="Split(s) of --train to fit on, e.g. train or train,val.")] = "train",
+    test_split: Annotated[Optional[str], typer.Option(help="Split of --test; default test if present, else val.")] = None,
+    models: Annotated[str, typer.Option(help="Comma-separated: logreg, svm, cnn; default all available (cnn only with torch).")] = "",
+    seed: Annotated[int, typer.Option(help="Seed for augmentation and model fitting.")] = 0,
+) -> None:
+    """Imaging lab: AUC, accuracy and training time per model beside the baseline and MedMNIST's ResNet-18."""
+    from medtutor.decision.engine.imaging import ImagingDataError
+    from medtutor.decision.imaging_benchmark import format_report, run_imaging_benchmark
+
+    try:
+        result = run_imaging_benchmark(train, test, train_split=train_split, test_split=test_split,
+                                       models=[m.strip() for m in models.split(",") if m.strip()] or None,
+                                       seed=seed, log=lambda line: typer.echo(line, err=True))
+    except ImagingDataError as error:
+        fail(str(error), code=2)
+    for line in format_report(result):
+        typer.echo(line)
+
+
 @bench_app.command("exam-load")
 def bench_exam_load(
     students: Annotated[int, typer.Option(help="Simulated students sitting the exam at once.")] = 1000,
@@ -436,6 +487,7 @@ def bench_cat(
     lengths: Annotated[str, typer.Option(help="Test lengths, comma-separated.")] = "10,20,30,40",
     se_target: Annotated[float, typer.Option(help="SE target of the variable-length CAT.")] = 0.3,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    responses: Annotated[Optional[list[Path]], typer.Option("--responses", help="Also calibrate a bank from real first answers in these files (DKVMN 3-line format or assist2009_pid CSV).", exists=True, dir_okay=False)] = None,
 ) -> None:
     """Computerized adaptive testing: ability RMSE and bias by test length, CAT beside fixed linear forms."""
     from medtutor.assessment.cat_benchmark import run_cat_benchmark
@@ -448,8 +500,31 @@ def bench_cat(
         fail(f"--lengths: each length must be between 1 and the bank size ({bank_items})", code=2)
     for line in run_cat_benchmark(bank_items=bank_items, calibration_examinees=calibration_examinees,
                                   examinees=examinees, lengths=chosen, se_target=se_target, seed=seed,
-                                  log=lambda line: typer.echo(line, err=True)):
+                                  responses=responses or [], log=lambda line: typer.echo(line, err=True)):
         typer.echo(line)
+
+
+@bench_app.command("asag")
+def bench_asag(
+    train: Annotated[Path, typer.Option("--train", help="Graded answers (JSON lines, Mohler or SemEval style).", exists=True, dir_okay=False)] = Path("../shared/data/asag/mohler/mohler_v2_dev80.jsonl"),
+    test: Annotated[Optional[Path], typer.Option("--test", help="Answers to grade, same format; when left out, 20% of each question's answers are held out by a salted hash.", exists=True, dir_okay=False)] = None,
+    threshold: Annotated[float, typer.Option(help="Confidence below which an answer goes to faculty review.")] = 0.6,
+    folds: Annotated[int, typer.Option(help="Also run K-fold cross-validation over --train (0: no).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for model fitting.")] = 0,
+) -> None:
+    """Short-answer grading: RMSE and Pearson r beside mean-score and TF-IDF baselines, and the review load."""
+    from medtutor.assessment.asag_benchmark import format_result, run_asag_benchmark, run_asag_cv
+
+    try:
+        result = run_asag_benchmark(train, test, threshold=threshold, seed=seed,
+                                    log=lambda line: typer.echo(line, err=True))
+    except ValueError as error:
+        fail(str(error), code=2)
+    for line in format_result(result):
+        typer.echo(line)
+    if folds > 1:
+        for line in run_asag_cv(train, folds=folds, seed=seed, log=lambda line: typer.echo(line, err=True)):
+            typer.echo(line)
 
 
 @exams_app.command("calibrate")
@@ -554,6 +629,43 @@ def check(
         failed = failed or item.status == FAIL
     if failed:
         raise typer.Exit(1)
+
+
+@xapi_app.command("send")
+def xapi_send(
+    loop: Annotated[float, typer.Option(help="Keep sending every this many seconds (0: once, for cron).")] = 0,
+) -> None:
+    """Send pending xAPI statements to MEDTUTOR_XAPI_URL, with retries and backoff (safe on several machines)."""
+    setup_django()
+    import time
+
+    from medtutor.integrations.xapi.outbox import enabled, send_pending
+
+    if not enabled():
+        fail("MEDTUTOR_XAPI_URL is not set; there is no LRS to send to")
+    while True:
+        report = send_pending()
+        typer.echo(f"sent {report.sent}, failed {report.failed}, pending {report.pending}"
+                   + (f" (last error: {report.error})" if report.error else ""))
+        if loop <= 0:
+            raise typer.Exit(1 if report.failed else 0)
+        time.sleep(loop)
+
+
+@xapi_app.command("status")
+def xapi_status() -> None:
+    """How many statements wait, how many were sent, and the oldest waiting one's last error."""
+    setup_django()
+    from django.conf import settings
+
+    from medtutor.integrations.models import XapiStatement
+
+    waiting = XapiStatement.objects.filter(sent_at__isnull=True)
+    oldest = waiting.order_by("id").first()
+    typer.echo(f"LRS: {'set' if settings.XAPI_URL else 'not set'}; "
+               f"pending {waiting.count()}, sent {XapiStatement.objects.filter(sent_at__isnull=False).count()}")
+    if oldest is not None and oldest.last_error:
+        typer.echo(f"oldest pending: {oldest.attempts} attempt(s), last error: {oldest.last_error}")
 
 
 @cards_app.command("personalise")

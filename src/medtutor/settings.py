@@ -45,6 +45,11 @@ DEBUG = _env_bool("DEBUG")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 # Behind TLS (directly or via a proxy that sets X-Forwarded-Proto): secure, __Host- cookies and HSTS.
 HTTPS = _env_bool("MEDTUTOR_HTTPS")
+# xAPI: statements go to this LRS endpoint (…/xAPI) through a durable outbox; empty = off.
+XAPI_URL = os.environ.get("MEDTUTOR_XAPI_URL", "")
+XAPI_USERNAME = os.environ.get("MEDTUTOR_XAPI_USERNAME", "")
+XAPI_PASSWORD = os.environ.get("MEDTUTOR_XAPI_PASSWORD", "")
+XAPI_HOMEPAGE = os.environ.get("MEDTUTOR_XAPI_HOMEPAGE", "https://medtutor.invalid")
 # /metrics answers a scraper that sends this bearer token; without one, only this machine (loopback).
 METRICS_TOKEN = os.environ.get("MEDTUTOR_METRICS_TOKEN", "")
 

@@ -1,0 +1,1 @@
+"""xAPI: learning events as statements to a Learning Record Store, through a durable outbox."""
