@@ -29,6 +29,9 @@ cards_app = typer.Typer(help="Flashcards and the memory model.", no_args_is_help
 app.add_typer(cards_app, name="cards")
 xapi_app = typer.Typer(help="xAPI statements to a Learning Record Store.", no_args_is_help=True)
 app.add_typer(xapi_app, name="xapi")
+jobs_app = typer.Typer(help="Scheduled work, run exactly once per period across all app servers.",
+                       no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 vp_app = typer.Typer(help="Virtual patients: interview engine.", no_args_is_help=True)
 app.add_typer(vp_app, name="vp")
 
@@ -629,6 +632,38 @@ def check(
         failed = failed or item.status == FAIL
     if failed:
         raise typer.Exit(1)
+
+
+@jobs_app.command("run")
+def jobs_run(
+    loop: Annotated[float, typer.Option(help="Check for due jobs every this many seconds (0: once, for cron).")] = 0,
+) -> None:
+    """Run the due scheduled jobs (closing expired exams, xAPI delivery); start one per app server with --loop."""
+    setup_django()
+    import time
+
+    from medtutor.core.jobs import run_due
+
+    while True:
+        for run in run_due():
+            typer.echo(f"{run.job} [{run.slot:%H:%M}] {run.outcome}: {run.detail}")
+        if loop <= 0:
+            return
+        time.sleep(loop)
+
+
+@jobs_app.command("status")
+def jobs_status() -> None:
+    """The last run of each scheduled job: when, where, how it ended."""
+    setup_django()
+    from medtutor.core.jobs import JOBS
+    from medtutor.core.models import JobRun
+
+    for job in JOBS:
+        last = JobRun.objects.filter(job=job.name).order_by("-slot").first()
+        state = "never run" if last is None else (f"{last.outcome} at {last.started_at:%Y-%m-%d %H:%M:%S} on "
+                                                  f"{last.instance}: {last.detail}")
+        typer.echo(f"{job.name} (every {int(job.every.total_seconds())} s{'' if job.enabled() else ', off'}): {state}")
 
 
 @xapi_app.command("send")
