@@ -44,6 +44,10 @@ def load_demo(progress: services.Progress | None = None) -> DemoLoaded:
             bundle = parse(data, "medtutor", filename=name)
             summaries.append(services.import_bundle(bundle, actor=None, filename=f"demo/{name}", fmt="medtutor",
                                                     progress=progress))
+        if (folder / "cases").is_dir():  # virtual-patient cases (simulation app)
+            from medtutor.simulation.demo import load_demo_cases
+
+            load_demo_cases(folder / "cases", Cohort.objects.filter(code="class-of-2028").first())
     return DemoLoaded(summaries, created)
 
 

@@ -130,3 +130,11 @@ def test_expert_path_of_each_demo_case_scores_well(path):
     assert all(a.status == "done" for a in d.critical_actions), d.critical_actions
     assert d.diagnosis.correct
     assert d.overall >= 90, d.reasons
+
+
+def test_expert_steps_in_a_to_e_terms_match_the_examinations_that_cover_them():
+    case = load_case_file(DEMO / "anaphylaxis-peanut.yaml")[0]
+    d = scoring.score(case, [E(0, "exam", "vitals"), E(1, "intervention", "epinephrine_im")])
+    steps = {s.text: s.done for s in d.expert_path}
+    assert steps["Examine airway, breathing, circulation"] and steps["Epinephrine 0.5 mg IM"]
+    assert not steps["Crystalloid 500 ml bolus"]
