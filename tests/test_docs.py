@@ -27,3 +27,23 @@ def test_every_cli_command_is_documented():
             if f"medtutor {full}" not in readme:
                 missing.append(full)
     assert missing == []
+
+
+def test_the_deployment_files_match_the_code():
+    """compose.yaml sets only settings the code reads, runs real commands; the Dockerfile copies real paths."""
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    settings = (ROOT / "src/medtutor/settings.py").read_text()
+    app_env = compose["x-medtutor-env"]
+    assert {name for name in app_env if f'"{name}"' not in settings} == set()
+    assert {"app", "db", "redis", "migrate", "scheduler"} <= set(compose["services"])
+    readme = (ROOT / "README.md").read_text()
+    for service in compose["services"].values():
+        command = service.get("command")
+        if command and command[0] == "medtutor":
+            assert f"medtutor {' '.join(command[1:3])}".split(" --")[0] in readme
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY "):
+            for source in line.split()[1:-1]:
+                assert (ROOT / source).exists(), source
