@@ -92,3 +92,19 @@ def test_flatten_positions_and_split_is_deterministic():
     assert [s.student for s in held] == [s.student for s in held2]
     assert 0 < len(held) < 50 and len(rest) + len(held) == 50
     assert np.array_equal(flatten(held).correct, flatten(held2).correct)
+
+
+def test_a_qmatrix_beside_the_file_makes_tags_items_of_their_skills(tmp_path):
+    from medtutor.learning.engine.kt_data import read_qmatrix, read_sequences
+
+    (tmp_path / "Qmatrix.csv").write_text("1,0\n0,1\n1,0\n")
+    (tmp_path / "steps_train.csv").write_text("3\n1,2,3\n1,0,1\n")
+    assert read_qmatrix(tmp_path / "Qmatrix.csv") == {1: 1, 2: 2, 3: 1}
+    (seq,) = read_sequences([tmp_path / "steps_train.csv"])
+    assert seq.items.tolist() == [1, 2, 3] and seq.skills.tolist() == [1, 2, 1] and seq.correct.tolist() == [1, 0, 1]
+    (tmp_path / "steps_train.csv").write_text("1\n9\n1\n")
+    with pytest.raises(KTDataError, match="not in the Q-matrix"):
+        read_sequences([tmp_path / "steps_train.csv"])
+    (tmp_path / "Qmatrix.csv").write_text("1,0\n0,0\n")
+    with pytest.raises(KTDataError, match="tag 2 has no skill"):
+        read_qmatrix(tmp_path / "Qmatrix.csv")

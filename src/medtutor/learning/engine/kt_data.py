@@ -30,6 +30,7 @@ __all__ = [
     "BKTTruth",
 ]
 
+QMATRIX_NAME = "Qmatrix.csv"
 PID_HEADER = ("user_id", "user_idx", "seq", "problem_id", "problem_idx", "skill_idx", "correct")
 
 
@@ -118,8 +119,32 @@ def _parse_ints(text: str, path: Path, line_no: int) -> list[int]:
         raise KTDataError(f"{path}:{line_no}: expected comma-separated integers ({error})") from None
 
 
-def read_dkvmn(path: str | Path) -> list[StudentSequence]:
-    """Read a DKVMN 3-lines-per-student file (count, tags, 0/1 responses)."""
+def read_qmatrix(path: str | Path) -> dict[int, int]:
+    """A Q-matrix CSV (one row per tag, 1-based, one 0/1 column per skill): tag -> its skill (1-based).
+
+    Where a tag is a problem step (Statics 2011), the Q-matrix says which skill each step practises;
+    a tag with several skills keeps the first."""
+    path = Path(path)
+    mapping: dict[int, int] = {}
+    for row, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            cells = [int(float(c)) for c in line.replace("\t", ",").split(",") if c.strip() != ""]
+        except ValueError:
+            raise KTDataError(f"{path}:{row}: a Q-matrix row must hold 0/1 values") from None
+        ones = [i for i, c in enumerate(cells, start=1) if c == 1]
+        if not ones:
+            raise KTDataError(f"{path}:{row}: tag {row} has no skill")
+        mapping[row] = ones[0]
+    return mapping
+
+
+def read_dkvmn(path: str | Path, *, qmatrix: dict[int, int] | None = None) -> list[StudentSequence]:
+    """Read a DKVMN 3-lines-per-student file (count, tags, 0/1 responses).
+
+    With a Q-matrix the tags are items (problem steps) and the Q-matrix gives their skills; without
+    one, each tag is its own skill."""
     path = Path(path)
     lines = [line for line in path.read_text().splitlines()]
     # Drop trailing blank lines only; blank lines inside a block are an error.
@@ -143,7 +168,16 @@ def read_dkvmn(path: str | Path) -> list[StudentSequence]:
             raise KTDataError(f"{path}:{line_no + 2}: responses must be 0 or 1")
         if n == 0:
             continue
-        sequences.append(StudentSequence.from_lists(f"{path.stem}:{block // 3}", tags, answers))
+        if qmatrix is None:
+            sequences.append(StudentSequence.from_lists(f"{path.stem}:{block // 3}", tags, answers))
+            continue
+        unknown = sorted({t for t in tags if t not in qmatrix})
+        if unknown:
+            raise KTDataError(f"{path}:{line_no + 1}: tag(s) {unknown[:5]} are not in the Q-matrix")
+        sequences.append(StudentSequence(student=f"{path.stem}:{block // 3}",
+                                         skills=np.array([qmatrix[t] for t in tags], dtype=np.int64),
+                                         items=np.array(tags, dtype=np.int64),
+                                         correct=np.array(answers, dtype=np.int64), first_of_group=None))
     return sequences
 
 
@@ -201,10 +235,14 @@ def read_sequences(paths: Iterable[str | Path]) -> list[StudentSequence]:
     formats = {detect_format(p) for p in paths}
     if len(formats) > 1:
         raise KTDataError(f"files mix formats: {sorted(formats)}")
-    reader = read_assist2009_pid if formats == {"pid_csv"} else read_dkvmn
     sequences: list[StudentSequence] = []
     for p in paths:
-        sequences.extend(reader(p))
+        if formats == {"pid_csv"}:
+            sequences.extend(read_assist2009_pid(p))
+        else:
+            # A Q-matrix beside a DKVMN file (Statics 2011 ships one) maps its tags to skills.
+            qmatrix_file = p.parent / QMATRIX_NAME
+            sequences.extend(read_dkvmn(p, qmatrix=read_qmatrix(qmatrix_file) if qmatrix_file.exists() else None))
     return sequences
 
 
