@@ -449,3 +449,11 @@ api.add_router("/", router)
 from medtutor.assessment.api import router as exams_router  # noqa: E402  (after the shared routes)
 
 api.add_router("/", exams_router)
+
+from medtutor.decision.risk_api import router as risk_router  # noqa: E402  (risk lab + model registry)
+
+api.add_router("/", risk_router)
+
+from medtutor.decision.ddx_api import router as ddx_router  # noqa: E402  (differential-diagnosis engine)
+
+api.add_router("/", ddx_router)
