@@ -150,6 +150,24 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
+# Single sign-on with OpenID Connect (accounts.sso): on when a client id is set. Endpoints come from
+# the provider's /.well-known/openid-configuration.
+OIDC_RP_CLIENT_ID = os.environ.get("MEDTUTOR_OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("MEDTUTOR_OIDC_CLIENT_SECRET", "")
+OIDC_OP_ISSUER = os.environ.get("MEDTUTOR_OIDC_ISSUER", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("MEDTUTOR_OIDC_AUTHORIZATION_URL", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("MEDTUTOR_OIDC_TOKEN_URL", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("MEDTUTOR_OIDC_USERINFO_URL", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("MEDTUTOR_OIDC_JWKS_URL", "")
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_TIMEOUT = 10
+OIDC_GROUPS_CLAIM = os.environ.get("MEDTUTOR_OIDC_GROUPS_CLAIM", "groups")
+OIDC_FACULTY_GROUPS = [g.strip() for g in os.environ.get("MEDTUTOR_OIDC_FACULTY_GROUPS", "faculty").split(",") if g.strip()]
+OIDC_ADMIN_GROUPS = [g.strip() for g in os.environ.get("MEDTUTOR_OIDC_ADMIN_GROUPS", "medtutor-admins").split(",") if g.strip()]
+if OIDC_RP_CLIENT_ID:
+    AUTHENTICATION_BACKENDS.append("medtutor.accounts.sso.SchoolOIDCBackend")
+
 # Login throttling (django-axes): lock a username+address pair after repeated failures.
 AXES_FAILURE_LIMIT = int(os.environ.get("MEDTUTOR_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours

@@ -5,7 +5,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from medtutor.accounts.models import Role
 
-PUBLIC = {"login", "logout", "healthz", "readyz", "metrics"}  # metrics: token or loopback (tests/ops)
+PUBLIC = {"login", "logout", "healthz", "readyz", "metrics", "oidc_authentication_init",
+          "oidc_authentication_callback"}  # metrics: token or loopback (tests/ops)
 POST_ONLY = {"logout", "revoke_token", "ddx_ask", "ddx_commit"}
 
 
@@ -69,7 +70,8 @@ def test_matrix(client, users, item, cohort, name, route, view):
         response = client.get(url)
         if role in view.allowed_roles:
             assert response.status_code in (200, 302, 404), (role, url, response.status_code)
-            if name not in ("media", "model_card", "ddx_session", "risk_model_card", "risk_model_status"):  # these look up objects that may not exist
+            # these look up objects that may not exist
+            if name not in ("media", "model_card", "ddx_session", "risk_model_card", "risk_model_status"):
                 assert response.status_code != 404, (role, url)
         else:
             assert response.status_code == 403, (role, url, response.status_code)

@@ -113,3 +113,19 @@ class ApiToken(models.Model):
         raw = cls.PREFIX + secrets.token_urlsafe(32)
         token = cls.objects.create(user=user, name=name, digest=_hash_token(raw), hint=raw[:10])
         return token, raw
+
+
+class ExternalIdentity(models.Model):
+    """A user's account at a school's identity provider (OIDC issuer + subject), for single sign-on."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="external_identities")
+    issuer = models.CharField(max_length=300)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="one_user_per_external_identity")]
+
+    def __str__(self) -> str:
+        return f"{self.issuer} {self.subject} -> {self.user_id}"

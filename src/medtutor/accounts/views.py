@@ -30,6 +30,11 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs):
+        from medtutor.accounts import sso
+
+        return super().get_context_data(**kwargs) | {"sso_enabled": sso.enabled()}
+
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
