@@ -218,6 +218,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Short answers graded with a confidence below this go to the faculty review queue (0..1).
 MEDTUTOR_ASAG_REVIEW_THRESHOLD = float(os.environ.get("MEDTUTOR_ASAG_REVIEW_THRESHOLD", "0.6"))
+# Retention (governance/privacy.py, `medtutor privacy purge`, daily job): days to keep; 0 keeps forever.
+MEDTUTOR_RETENTION_DAYS_API_TOKENS = int(os.environ.get("MEDTUTOR_RETENTION_DAYS_API_TOKENS", "365"))
+MEDTUTOR_RETENTION_DAYS_LOGIN_RECORDS = int(os.environ.get("MEDTUTOR_RETENTION_DAYS_LOGIN_RECORDS", "90"))
+MEDTUTOR_RETENTION_DAYS_XAPI_SENT = int(os.environ.get("MEDTUTOR_RETENTION_DAYS_XAPI_SENT", "30"))
+MEDTUTOR_RETENTION_DAYS_DELETION_REQUESTS = int(os.environ.get("MEDTUTOR_RETENTION_DAYS_DELETION_REQUESTS", "365"))
+MEDTUTOR_RETENTION_DAYS_INACTIVE_STUDENTS = int(os.environ.get("MEDTUTOR_RETENTION_DAYS_INACTIVE_STUDENTS", "0"))
 
 LOG_FORMAT = os.environ.get("MEDTUTOR_LOG_FORMAT", "text")  # "json": one object per line, for log shippers
 LOGGING = {

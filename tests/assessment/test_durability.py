@@ -16,22 +16,23 @@ import http.client
 import json
 import os
 import random
-import secrets
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from medtutor.assessment.liveserver import (
+    DatabaseUnavailable,
+    Server,
+    ServerError,
+    run_python,
+    scratch_database,
+    server_env,
+)
 N_ITEMS = 6
 N_THREADS = 4
 START_TIMEOUT = 30.0
@@ -80,116 +81,28 @@ print(json.dumps({"exam_id": exam.pk, "token": raw}))
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _env(var: Path, database_url: str) -> dict[str, str]:
-    env = os.environ | {"MEDTUTOR_VAR_DIR": str(var), "DATABASE_URL": database_url, "DURABILITY_ITEMS": str(N_ITEMS)}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    return env
-
-
-def _run(args: list[str], env: dict[str, str]) -> str:
-    done = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, f"{args} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
-    return done.stdout
-
-
-class Server:
-    """`python -m medtutor serve` (it execs gunicorn, so the child's pid is the gunicorn master)."""
-
-    def __init__(self, env: dict[str, str], var: Path):
-        self.env, self.var = env, var
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        log = open(self.var / f"server-{self.starts}.log", "wb")  # noqa: SIM115 - closed with the process
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "medtutor", "serve", "--port", str(self.port), "--workers", "2"],
-            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if self.proc.poll() is not None:
-                pytest.fail(f"medtutor serve exited ({self.proc.returncode}):\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.base + "/healthz", timeout=2) as response:
-                    if response.status == 200 and len(self.workers()) == 2:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"medtutor serve did not answer within {START_TIMEOUT} s:\n{self.log()}")
-            time.sleep(0.2)
-
-    def log(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.var.glob("server-*.log")))
-
-    def workers(self) -> list[int]:
-        assert self.proc is not None
-        pids: list[int] = []
-        for children in Path(f"/proc/{self.proc.pid}/task").glob("*/children"):
-            try:
-                pids += [int(pid) for pid in children.read_text().split()]
-            except OSError:
-                pass
-        return sorted(set(pids))
-
-    def stop(self) -> None:
-        """SIGTERM the master (graceful), SIGKILL the whole group if it lingers."""
-        if self.proc is None:
-            return
-        proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                pass
-        try:  # workers of a master that died hard, or one that would not stop
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        if proc.poll() is None:
-            proc.wait(timeout=5)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/durability.sqlite3"
-        return
-    psycopg = pytest.importorskip("psycopg")
-    name = f"medtutor_durability_{secrets.token_hex(4)}"
     try:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {PG_ADMIN}: {exc}")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with scratch_database(request.param, tmp_path, prefix="medtutor_durability") as url:
+            yield url
+    except DatabaseUnavailable as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture
 def server(database_url, tmp_path):
     var = tmp_path / "var"
     var.mkdir()
-    env = _env(var, database_url)
-    _run([sys.executable, "-m", "medtutor", "migrate"], env)
-    data = json.loads(_run([sys.executable, "-c", SETUP], env).strip().splitlines()[-1])
-    srv = Server(env, var)
+    env = server_env(var, database_url, DURABILITY_ITEMS=str(N_ITEMS))
     try:
-        srv.start()
+        run_python(["-m", "medtutor", "migrate"], env, timeout=120)
+        data = json.loads(run_python(["-c", SETUP], env, timeout=120).strip().splitlines()[-1])
+        srv = Server(env, var, workers=2)
+        srv.start(timeout=START_TIMEOUT)
+    except ServerError as exc:
+        pytest.fail(str(exc))
+    try:
         yield srv, data
     finally:
         srv.stop()

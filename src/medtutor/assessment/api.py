@@ -13,7 +13,7 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
 
-from medtutor.assessment import services
+from medtutor.assessment import breaks, services
 from medtutor.assessment.engine.timing import seconds_left
 from medtutor.assessment.models import Attempt
 from medtutor.core import clock
@@ -63,6 +63,7 @@ class AttemptItemOut(Schema):
     is_correct: bool | None = None
     explanation: str | None = None
     objective: str | None = None
+    text: str | None = None  # a short-answer item's saved text (its grade is on the report page)
 
 
 class AttemptOut(Schema):
@@ -77,6 +78,7 @@ class AttemptOut(Schema):
     submit_reason: str
     score_correct: int | None = None
     score_total: int | None = None
+    paused: bool = False  # a rest break: the items are left out until it ends
     items: list[AttemptItemOut]
 
 
@@ -87,6 +89,7 @@ class SaveIn(Schema):
     note: str = Field(default="", max_length=services.MAX_NOTE_CHARS)
     struck: list[int] = Field(default_factory=list, max_length=10)
     item_ms: int | None = Field(default=None, ge=0, le=10**10)
+    text: str | None = Field(default=None, max_length=5000)  # a short-answer item's text
 
 
 class SaveOut(Schema):
@@ -124,6 +127,7 @@ def _item(view: services.QuestionView, seq: int) -> dict:
                      **({"is_key": o.is_key, "explanation": o.explanation} if show else {})} for o in view.options],
         "choice": next((o.index for o in view.options if o.is_chosen), None), "is_flagged": view.is_flagged,
         "note": view.note, "seq": seq, "is_revealed": view.is_revealed,
+        **({"text": view.short.text} if view.short is not None else {}),
         **({"is_correct": view.is_correct, "explanation": view.explanation, "objective": view.objective or None}
            if show else {})}
 
@@ -131,14 +135,16 @@ def _item(view: services.QuestionView, seq: int) -> dict:
 def _attempt(attempt: Attempt) -> dict:
     items = services.attempt_items(attempt)
     submitted = attempt.is_submitted
+    paused = not submitted and breaks.state(attempt).is_paused
     return {
         "id": attempt.pk, "exam_id": attempt.exam_id, "mode": attempt.mode, "number": attempt.number,
         "started_at": attempt.started_at, "deadline_at": attempt.deadline_at,
         "seconds_left": None if submitted else seconds_left(attempt.deadline_at, clock.now()),
         "submitted_at": attempt.submitted_at, "submit_reason": attempt.submit_reason,
         "score_correct": attempt.score_correct if submitted else None,
-        "score_total": attempt.score_total if submitted else None,
-        "items": [_item(services.question_view(attempt, ai, total=len(items)), ai.last_seq) for ai in items]}
+        "score_total": attempt.score_total if submitted else None, "paused": paused,
+        "items": [] if paused else [_item(services.question_view(attempt, ai, total=len(items)), ai.last_seq)
+                                    for ai in items]}
 
 
 @router.get("/exams", response=list[ExamOut])
@@ -178,7 +184,7 @@ def save_item(request: HttpRequest, attempt_id: int, position: int, body: SaveIn
     _require(request, STUDENT)
     saved = services.save_response(request.auth, attempt_id, position, services.ItemChange(
         seq=body.seq, choice=body.choice, is_flagged=body.is_flagged, note=body.note, struck=tuple(body.struck),
-        item_ms=body.item_ms))
+        item_ms=body.item_ms, text=body.text))
     item = saved.item
     return {"status": saved.status, "position": item.position, "seq": item.last_seq,
             "choice": item.chosen_displayed, "is_flagged": item.is_flagged}
@@ -190,6 +196,29 @@ def reveal_item(request: HttpRequest, attempt_id: int, position: int):
     item = services.reveal(request.auth, attempt_id, position)
     attempt = services.attempt_for(request.auth, attempt_id)
     return _item(services.question_view(attempt, item, total=attempt.items.count()), item.last_seq)
+
+
+class BreakOut(Schema):
+    paused: bool
+    break_seconds_left: int
+    break_seconds_used: int
+    break_allowance_seconds: int
+    exam_seconds_left: int | None
+    resumes_at: datetime | None
+
+
+@router.post("/attempts/{attempt_id}/pause", response=BreakOut)
+def pause_attempt(request: HttpRequest, attempt_id: int):
+    """Rest break (an accommodation): stop the clock and hide the items; 403 without the accommodation."""
+    _require(request, STUDENT)
+    return breaks.pause(request.auth, attempt_id).as_dict()
+
+
+@router.post("/attempts/{attempt_id}/resume", response=BreakOut)
+def resume_attempt(request: HttpRequest, attempt_id: int):
+    """End a rest break: the clock runs again."""
+    _require(request, STUDENT)
+    return breaks.resume(request.auth, attempt_id).as_dict()
 
 
 @router.post("/attempts/{attempt_id}/submit", response=AttemptOut, exclude_none=True)

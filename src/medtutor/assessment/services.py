@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 
 from medtutor.accounts.models import Accommodation
+from medtutor.assessment import breaks, grading_services
 from medtutor.assessment.engine import blueprint as bp
 from medtutor.assessment.engine import scoring
 from medtutor.assessment.engine.shuffle import attempt_seed, displayed_index, option_order, original_index
@@ -35,6 +36,7 @@ from medtutor.assessment.models import (
     Exam,
     ExamBuild,
     ExamItem,
+    ExamMode,
     ExamOverride,
     SubmitReason,
 )
@@ -116,8 +118,8 @@ def add_exam_item(exam: Exam, item_id: int, *, actor: Any) -> ExamItem:
     item = Item.objects.active().filter(pk=item_id).first()
     if item is None:
         raise NotFound(f"there is no question {item_id}")
-    if item.kind != ItemKind.SINGLE:
-        raise InvalidInput("only single-best-answer questions can be added to exams for now")
+    if item.kind not in (ItemKind.SINGLE, ItemKind.SHORT):
+        raise InvalidInput("only single-best-answer and short-answer questions can be added to exams")
     with transaction.atomic():
         existing = exam.exam_items.filter(item=item).first()
         if existing is not None:
@@ -167,7 +169,7 @@ def set_override(exam: Exam, student: Any, *, extra_attempts: int, closes_at: da
                 "extra_attempts": extra_attempts, "closes_at": closes_at, "reason": reason,
                 "updated_by": actor if getattr(actor, "is_authenticated", False) else None, "updated_at": now})
         for attempt in Attempt.objects.select_for_update().open().filter(exam=exam, student=student):
-            attempt.deadline_at = _deadline(exam, student, attempt.started_at, override)
+            attempt.deadline_at = breaks.with_breaks(attempt, _deadline(exam, student, attempt.started_at, override))
             attempt.save(update_fields=["deadline_at"])
         audit.record_action(actor, "exam.override.set", subject=exam, data={
             "student_id": student.pk, "extra_attempts": extra_attempts,
@@ -268,7 +270,12 @@ def start_attempt(student: Any, exam_id: int, *, at: datetime | None = None) -> 
             attempt = Attempt.objects.create(
                 exam=exam, student=student, number=number, mode=exam.mode, seed=seed, started_at=at,
                 deadline_at=_deadline(exam, student, at, _override(exam, student)))
-            _draw_form(exam, attempt)
+            if exam.mode == ExamMode.ADAPTIVE:  # one item at a time, chosen as the student answers
+                from medtutor.assessment.cat_services import draw_first_item
+
+                draw_first_item(exam, attempt)
+            else:
+                _draw_form(exam, attempt)
     except IntegrityError:  # the same student started it from another tab at the same moment
         existing = Attempt.objects.open().filter(exam=exam, student=student).first()
         if existing is None:
@@ -288,7 +295,7 @@ def _draw_form(exam: Exam, attempt: Attempt) -> None:
                         .values_list("item_id", flat=True))
         if exam.shuffle_items:
             rng.shuffle(item_ids)
-    items = Item.objects.in_bulk(item_ids)
+    items = Item.objects.select_related("current_version").in_bulk(item_ids)  # one query, not one per item
     rows_out = []
     for item_id in item_ids:
         version = items[item_id].current_version
@@ -351,10 +358,17 @@ def _scored_items(attempt: Attempt) -> list[tuple[AttemptItem, scoring.ScoredIte
     items = attempt.items.select_related("item_version__item__competency", "item_version__item__discipline",
                                          "item_version__objective")
     return [(ai, scoring.ScoredItem(
-        position=ai.position, key_index=ai.item_version.key_index, chosen_index=ai.chosen_index,
+        position=ai.position, **_key_and_choice(ai),
         competency=ai.item_version.item.competency.code if ai.item_version.item.competency else "",
         discipline=ai.item_version.item.discipline.code if ai.item_version.item.discipline else "",
         seconds_spent=ai.time_spent_ms / 1000)) for ai in items]
+
+
+def _key_and_choice(ai: AttemptItem) -> dict[str, int | None]:
+    if grading_services.is_short(ai.item_version):
+        key, chosen = grading_services.scored_choice(ai)
+        return {"key_index": key, "chosen_index": chosen}
+    return {"key_index": ai.item_version.key_index, "chosen_index": ai.chosen_index}
 
 
 def _finalize(attempt: Attempt, *, reason: str, at: datetime, actor: Any) -> None:
@@ -364,9 +378,10 @@ def _finalize(attempt: Attempt, *, reason: str, at: datetime, actor: Any) -> Non
     for (ai, _), item_score in zip(pairs, result.items, strict=True):
         ai.is_correct = item_score.is_correct
     AttemptItem.objects.bulk_update([ai for ai, _ in pairs], ["is_correct"])
+    breaks.end_open_break(attempt, at)
     attempt.submitted_at = at
     attempt.submit_reason = reason
-    attempt.score_correct = result.correct
+    attempt.score_correct = result.correct + grading_services.grade_attempt(attempt, at=at)
     attempt.score_total = result.total
     attempt.save(update_fields=["submitted_at", "submit_reason", "score_correct", "score_total"])
     audit.record_action(actor, "exam.attempt.submitted", subject=attempt, data={
@@ -399,6 +414,7 @@ class ItemChange:
     note: str = ""
     struck: tuple[int, ...] = ()
     item_ms: int | None = None  # time this client has spent on the item in total
+    text: str | None = None  # a short-answer item's text (None: unchanged)
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,8 +435,10 @@ def _valid_seq(seq: Any) -> int:
 
 def _locked_open_attempt(user: Any, attempt_id: int, at: datetime) -> tuple[Attempt, bool]:
     """Lock the attempt row; close it if its deadline passed. Returns (attempt, just_expired)."""
-    attempt_for(user, attempt_id, for_writing=True)
-    attempt = Attempt.objects.select_for_update().get(pk=attempt_id)
+    # The owner check of attempt_for(for_writing=True) on the locked row itself: one query less per autosave.
+    attempt = Attempt.objects.select_for_update().filter(pk=attempt_id).first()
+    if attempt is None or attempt.student_id != getattr(user, "pk", None) or not has_role(user, STUDENT):
+        raise NotFound(f"there is no attempt {attempt_id}")
     if attempt.submitted_at is not None:
         raise AttemptClosed("this attempt has been submitted; answers can no longer change")
     if _is_past(attempt, at):
@@ -443,6 +461,9 @@ def save_response(user: Any, attempt_id: int, position: int, change: ItemChange,
     with transaction.atomic():
         attempt, expired = _locked_open_attempt(user, attempt_id, at)
         if not expired:
+            breaks.refuse_if_paused(attempt, at)
+            if attempt.mode == ExamMode.ADAPTIVE:
+                raise AnswerLocked("adaptive exams take one final answer per question, on the question page")
             ai = attempt.items.select_for_update().select_related("item_version").filter(position=position).first()
             if ai is None:
                 raise NotFound(f"this attempt has no question {position}")
@@ -464,6 +485,8 @@ def save_response(user: Any, attempt_id: int, position: int, change: ItemChange,
             if change.item_ms is not None and change.item_ms > ai.time_spent_ms:
                 ceiling = max(0, int((at - attempt.started_at).total_seconds() * 1000))
                 ai.time_spent_ms = min(int(change.item_ms), ceiling)
+            if change.text is not None and grading_services.is_short(ai.item_version):
+                grading_services.save_text(ai, change.text, at=at)
             ai.last_seq = seq
             ai.save(update_fields=["chosen_index", "is_flagged", "note", "struck", "answered_at", "time_spent_ms",
                                    "last_seq"])
@@ -480,9 +503,13 @@ def reveal(user: Any, attempt_id: int, position: int, *, at: datetime | None = N
         if not expired:
             if not attempt.is_tutor:
                 raise InvalidInput("feedback comes after submission in a timed exam")
+            breaks.refuse_if_paused(attempt, at)
             ai = attempt.items.select_for_update().select_related("item_version").filter(position=position).first()
             if ai is None:
                 raise NotFound(f"this attempt has no question {position}")
+            if grading_services.is_short(ai.item_version):  # graded now, provisionally if the grader is unsure
+                grading_services.reveal_short(ai, at=at)
+                return ai
             if ai.chosen_index is None:
                 raise InvalidInput("choose an answer first")
             if ai.revealed_at is None:
@@ -531,6 +558,7 @@ class QuestionView:
     explanation: str = ""
     objective: str = ""
     objective_competency: str = ""
+    short: Any = None  # grading_services.ShortView for a short-answer item
 
 
 def question_view(attempt: Attempt, ai: AttemptItem, *, total: int) -> QuestionView:
@@ -558,7 +586,8 @@ def question_view(attempt: Attempt, ai: AttemptItem, *, total: int) -> QuestionV
         position=ai.position, total=total, stem=version.stem, lead_in=version.lead_in,
         image_name=version.image.name if version.image else "", options=tuple(options),
         is_flagged=ai.is_flagged, note=ai.note, last_seq=ai.last_seq, time_spent_ms=ai.time_spent_ms,
-        is_answered=ai.is_answered, is_revealed=ai.is_revealed, **extra)
+        is_answered=ai.is_answered, is_revealed=ai.is_revealed, short=grading_services.short_view(attempt, ai),
+        **extra)
 
 
 def attempt_items(attempt: Attempt) -> list[AttemptItem]:

@@ -16,11 +16,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from medtutor.assessment import analysis, services
+from medtutor.assessment import analysis, break_views, breaks, services
 from medtutor.assessment.engine.timing import seconds_left
 from medtutor.assessment.errors import DeadlinePassed
 from medtutor.assessment.forms import BlueprintFormSet, ExamForm, OverrideForm, blueprint_rows
-from medtutor.assessment.models import Attempt, Exam, ExamBuild, ExamOverride
+from medtutor.assessment.models import Attempt, Exam, ExamBuild, ExamMode, ExamOverride
 from medtutor.content.forms import filtered_items
 from medtutor.core import clock
 from medtutor.core.errors import DomainError, InvalidInput, NotFound
@@ -151,7 +151,7 @@ def exam_items(request: HttpRequest, exam_id: int) -> HttpResponse:
     results = []
     if query:
         _, items = filtered_items({"q": query})
-        results = list(items.select_related("current_version", "competency").filter(kind="single")[:50])
+        results = list(items.select_related("current_version", "competency").filter(kind__in=["single", "short"])[:50])
     return render(request, "assessment/exam_items.html", {
         "exam": exam, "exam_items": chosen, "chosen_ids": chosen_ids, "results": results, "q": query})
 
@@ -217,6 +217,8 @@ def attempt_resume(request: HttpRequest, attempt_id: int) -> HttpResponse:
     attempt = services.refresh(services.attempt_for(request.user, attempt_id, for_writing=True))
     if attempt.is_submitted:
         return redirect("attempt_report", attempt_id=attempt.pk)
+    if attempt.mode == ExamMode.ADAPTIVE:
+        return redirect("adaptive_question", attempt_id=attempt.pk)
     return redirect("attempt_question", attempt_id=attempt.pk, position=attempt.last_position)
 
 
@@ -233,7 +235,7 @@ def _change_from(post: Any) -> services.ItemChange:
     return services.ItemChange(
         seq=integer(post.get("seq"), "seq") or 0, choice=integer(post.get("choice"), "choice"),
         is_flagged=post.get("flagged") in ("1", "on", "true"), note=post.get("note", ""), struck=struck,
-        item_ms=integer(post.get("item_ms"), "item_ms"))
+        item_ms=integer(post.get("item_ms"), "item_ms"), text=post.get("answer_text"))
 
 
 def _error_json(error: DomainError, attempt_id: int) -> JsonResponse:
@@ -247,6 +249,8 @@ def _error_json(error: DomainError, attempt_id: int) -> JsonResponse:
 @roles_required(STUDENT)
 def attempt_question(request: HttpRequest, attempt_id: int, position: int) -> HttpResponse:
     attempt = services.attempt_for(request.user, attempt_id, for_writing=True)
+    if attempt.mode == ExamMode.ADAPTIVE:  # one item at a time, no navigator, no going back
+        return redirect("adaptive_question", attempt_id=attempt.pk)
     if request.method == "POST":
         return _post_question(request, attempt, position)
     attempt = services.refresh(attempt)
@@ -261,14 +265,18 @@ def _render_question(request: HttpRequest, attempt: Attempt, position: int, *, e
     current = next((ai for ai in items if ai.position == position), None)
     if current is None:
         raise NotFound(f"this attempt has no question {position}")
-    services.touch_position(attempt, position)
     now = clock.now()
+    rest = breaks.state(attempt, at=now)
+    if rest.is_paused:  # the questions stay hidden during a rest break
+        return break_views.paused_page(request, attempt, rest, status=status)
+    services.touch_position(attempt, position)
     view = services.question_view(attempt, current, total=len(items))
     return render(request, "assessment/attempt.html", {
         "attempt": attempt, "exam": attempt.exam, "q": view, "items": items, "error": error,
         "prev": position - 1 if position > 1 else None, "next": position + 1 if position < len(items) else None,
         "now": now, "seconds_left": seconds_left(attempt.deadline_at, now),
         "answered": sum(1 for ai in items if ai.is_answered), "flagged": sum(1 for ai in items if ai.is_flagged),
+        "rest": rest,
     }, status=status)
 
 
@@ -313,10 +321,14 @@ def attempt_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
     attempt = services.refresh(services.attempt_for(request.user, attempt_id, for_writing=True))
     if attempt.is_submitted:
         return redirect("attempt_report", attempt_id=attempt.pk)
+    if attempt.mode == ExamMode.ADAPTIVE:
+        return redirect("adaptive_question", attempt_id=attempt.pk)
     if request.method == "POST":
         services.submit_attempt(request.user, attempt.pk)
         messages.success(request, "Your exam has been submitted.")
         return redirect("attempt_report", attempt_id=attempt.pk)
+    if (rest := breaks.state(attempt)).is_paused:  # the clock is stopped: show the break, not a running timer
+        return break_views.paused_page(request, attempt, rest)
     items = services.attempt_items(attempt)
     now = clock.now()
     return render(request, "assessment/submit.html", {
@@ -329,6 +341,8 @@ def attempt_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
 @roles_required(*EVERYONE)
 def attempt_report(request: HttpRequest, attempt_id: int) -> HttpResponse:
     attempt = services.refresh(services.attempt_for(request.user, attempt_id))
+    if attempt.mode == ExamMode.ADAPTIVE:
+        return redirect("adaptive_report", attempt_id=attempt.pk)
     if not attempt.is_submitted:
         if has_role(request.user, *AUTHORS):
             return redirect("exam_monitor", exam_id=attempt.exam_id)

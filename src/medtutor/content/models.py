@@ -146,6 +146,9 @@ class ItemVersion(models.Model):
     key_index = models.PositiveSmallIntegerField(null=True, blank=True)
     # Short-answer items: [{"text": ..., "score": 0..1, "feedback": ...}].
     answers = models.JSONField(default=list, blank=True)
+    # Short-answer grading: expected points [{"text", "weight", "alternatives": [...]}] and the item's scale.
+    rubric = models.JSONField(default=list, blank=True)
+    max_points = models.FloatField(default=1.0)
     explanation = models.TextField(blank=True)
     objective = models.ForeignKey(LearningObjective, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="item_versions")

@@ -320,9 +320,11 @@ def save_item(item: Item | None, record: rec.ItemRecord, *, actor: Any, resolver
             # A new version keeps the previous image unless it is replaced or removed; the old
             # version keeps its own file, so answers given on it still show what was seen.
             kept = "" if remove_image else old_image
+            # A short-answer item's rubric (edited on its own page) carries over to the new version.
+            grading = {"rubric": current.rubric, "max_points": current.max_points} if current is not None else {}
             current = ItemVersion.objects.create(item=item, number=number, created_by=author,
                                                  change_note=change_note[:300], image=image or kept or None,
-                                                 **content)
+                                                 **content, **grading)
             item.current_version = current
         old_tags = sorted(item.tags.values_list("slug", flat=True)) if not created else []
         tags_changed = old_tags != sorted(slugs)

@@ -202,8 +202,9 @@
     }
   });
 
-  var note = form.querySelector("[data-note]");
-  if (note) {
+  /* The note and a short answer's text save after a pause in typing, and on leaving the box. */
+  var typedFields = form.querySelectorAll("[data-note], [data-answer-text]");
+  Array.prototype.forEach.call(typedFields, function (note) {
     note.addEventListener("input", function () {
       window.clearTimeout(noteTimer);
       setStatus("Typing…", "is-saving");
@@ -212,7 +213,7 @@
     note.addEventListener("blur", function () {
       if (noteTimer) { window.clearTimeout(noteTimer); noteTimer = null; save(); }
     });
-  }
+  });
 
   form.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-strike]");
