@@ -21,6 +21,13 @@ $(STAMP): $(BIN)/python pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# The tests also cover the optional torch features (personal FSRS weights, the imaging CNN): the test
+# environment adds the `ml` extra (torch CPU); `make run` does not need it.
+ML_STAMP := $(VENV)/.installed-ml
+$(ML_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,ml]'
+	@touch $@
+
 # A real Learning Record Store (ralph) for the xAPI tests, in its own virtualenv: its web stack's pins
 # must not move medtutor's.
 LRS_VENV := .venv-lrs
@@ -36,11 +43,11 @@ run: $(STAMP)
 
 test: test-sqlite test-postgres lint
 
-test-sqlite: $(STAMP) $(LRS_VENV)/.installed
+test-sqlite: $(ML_STAMP) $(LRS_VENV)/.installed
 	$(BIN)/pytest -n 2
 
 # The same suite on PostgreSQL (browser tests run once, on SQLite).
-test-postgres: $(STAMP) $(LRS_VENV)/.installed
+test-postgres: $(ML_STAMP) $(LRS_VENV)/.installed
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 -m "not browser"
 
 lint: $(STAMP)

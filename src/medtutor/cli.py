@@ -21,6 +21,8 @@ demo_app = typer.Typer(help="Demo content and users.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks (each prints ours beside a baseline from the same run).",
                         no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+privacy_app = typer.Typer(help="Personal data: retention.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
 app.add_typer(demo_app, name="demo")
 app.add_typer(bench_app, name="bench")
 exams_app = typer.Typer(help="Exams and attempts.", no_args_is_help=True)
@@ -34,6 +36,9 @@ jobs_app = typer.Typer(help="Scheduled work, run exactly once per period across 
 app.add_typer(jobs_app, name="jobs")
 vp_app = typer.Typer(help="Virtual patients: interview engine.", no_args_is_help=True)
 app.add_typer(vp_app, name="vp")
+from medtutor.integrations.lti.cli import lti_app  # noqa: E402  (typer only; Django loads inside each command)
+
+app.add_typer(lti_app, name="lti")
 
 
 def setup_django() -> None:
@@ -234,6 +239,15 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+@privacy_app.command("purge")
+def privacy_purge() -> None:
+    """Delete personal data past its retention period (MEDTUTOR_RETENTION_DAYS_*); safe to repeat."""
+    setup_django()
+    from medtutor.governance.privacy import purge
+
+    typer.echo(f"purged: {purge().describe()}")
+
+
 def _load_demo(quiet: bool = False) -> None:
     from medtutor.content.demo import load_demo, login_help
 
@@ -330,6 +344,33 @@ def bench_selector(
 
     for line in run_selector_benchmark(items=items, students=students, answers=answers, choices=choices):
         typer.echo(line)
+
+
+@bench_app.command("outbreak")
+def bench_outbreak(
+    data: Annotated[Optional[Path], typer.Option(help="Weekly series CSV (shared surveillance layout).")] = None,
+    series: Annotated[Optional[str], typer.Option(help="Series name in the file (default: salmonella.agona or the first).")] = None,
+    seeds: Annotated[int, typer.Option(min=1, max=5000, help="Injected outbreaks (one per seed).")] = 200,
+    size: Annotated[float, typer.Option(min=0, help="Outbreak size (see --size-unit).")] = 3.0,
+    size_unit: Annotated[str, typer.Option(help="sd (peak week, in baseline SDs) or cases (total).")] = "sd",
+    shape: Annotated[str, typer.Option(help="spike, ramp or lognormal.")] = "lognormal",
+    duration: Annotated[int, typer.Option(min=1, max=26, help="Outbreak length in weeks.")] = 6,
+    labelled: Annotated[Optional[Path], typer.Option(help="RKI labelled series CSV for the published comparison.")] = None,
+) -> None:
+    """Outbreak detectors: sensitivity, false alarms/year, delay on injected outbreaks; RKI labels vs published."""
+    from medtutor.analytics.engine.surveillance import SHAPES, SeriesFormatError
+    from medtutor.analytics.outbreak_benchmark import DEFAULT_DATA, DEFAULT_LABELLED, run_outbreak_benchmark
+
+    if size_unit not in ("sd", "cases"):
+        fail("--size-unit must be sd or cases")
+    if shape not in SHAPES:
+        fail(f"--shape must be one of {', '.join(SHAPES)}")
+    try:
+        for line in run_outbreak_benchmark(data or DEFAULT_DATA, series, seeds=seeds, size=size, size_unit=size_unit,
+                                           shape=shape, duration=duration, labelled=labelled or DEFAULT_LABELLED):
+            typer.echo(line)
+    except (SeriesFormatError, ValueError) as error:
+        fail(str(error))
 
 
 @bench_app.command("kt")
@@ -478,7 +519,7 @@ def bench_imaging(
 @bench_app.command("exam-load")
 def bench_exam_load(
     students: Annotated[int, typer.Option(help="Simulated students sitting the exam at once.")] = 1000,
-    duration: Annotated[float, typer.Option(help="Seconds of load on each database.")] = 60.0,
+    duration: Annotated[float, typer.Option(help="Seconds of load on each database.")] = 45.0,
     interval: Annotated[float, typer.Option(help="Mean seconds between one student's autosaves.")] = 5.0,
     workers: Annotated[int, typer.Option(help="gunicorn worker processes (4 threads each).")] = 2,
     databases: Annotated[str, typer.Option(help="Comma-separated: sqlite, postgresql.")] = "sqlite,postgresql",
@@ -500,6 +541,30 @@ def bench_exam_load(
     except RuntimeError as error:
         fail(str(error), code=2)
     for line in format_report(results, config):
+        typer.echo(line)
+    if any(r.answers_lost for r in results):
+        raise typer.Exit(1)
+
+
+@bench_app.command("scale")
+def bench_scale(
+    students: Annotated[int, typer.Option(help="Simulated students, spread over the app servers.")] = 300,
+    duration: Annotated[float, typer.Option(help="Seconds of load for each topology.")] = 40.0,
+    interval: Annotated[float, typer.Option(help="Mean seconds between one student's autosaves.")] = 3.0,
+    workers: Annotated[int, typer.Option(help="gunicorn workers per app server (4 threads each).")] = 1,
+) -> None:
+    """Requests/s and p95 of a student workload on one, then two app servers sharing PostgreSQL and Redis."""
+    from medtutor.assessment.loadtest import LoadConfig
+    from medtutor.ops.scale_bench import format_scale, run_scale
+
+    if students < 1 or duration <= 0 or interval <= 0 or workers < 1:
+        fail("--students, --duration, --interval and --workers must be positive", code=2)
+    config = LoadConfig(students=students, duration=duration, interval=interval, workers=workers)
+    try:
+        results = run_scale(config, log=lambda line: typer.echo(line, err=True))
+    except RuntimeError as error:
+        fail(str(error), code=2)
+    for line in format_scale(results, config):
         typer.echo(line)
     if any(r.answers_lost for r in results):
         raise typer.Exit(1)

@@ -29,6 +29,7 @@ import json
 import math
 import os
 import random
+import secrets
 import shutil
 import sys
 import tempfile
@@ -186,19 +187,24 @@ async def _probe(client: Any, base: str, ledger: Ledger, until: float) -> None:
         await asyncio.sleep(0.25)
 
 
-async def _drive(base: str, exam_id: int, sessions: Sequence[tuple[str, int | None]], config: LoadConfig
-                 ) -> tuple[Ledger, float]:
+async def _drive(base: str | Sequence[str], exam_id: int, sessions: Sequence[tuple[str, int | None]],
+                 config: LoadConfig) -> tuple[Ledger, float]:
+    """Students spread round-robin over one or several app servers (`medtutor bench scale`)."""
     import httpx
+
+    bases = [base] if isinstance(base, str) else list(base)
+    base = bases[0]
 
     ledger = Ledger()
     limits = httpx.Limits(max_connections=min(len(sessions), 500), max_keepalive_connections=min(len(sessions), 500))
     async with httpx.AsyncClient(limits=limits, timeout=config.timeout, follow_redirects=False) as client:
         # Warm every worker up (imports, URLconf, templates) so the first students do not pay for it.
-        await asyncio.gather(*(client.get(base + path) for path in ("/login/", "/healthz") * 4 * config.workers))
+        await asyncio.gather(*(client.get(b + path) for b in bases for path in ("/login/", "/healthz") * 4 * config.workers))
         t0 = time.perf_counter()
         rng = random.Random(config.seed)
-        tasks = [asyncio.create_task(_student(client, base, exam_id, key, attempt_id, config, ledger, t0,
-                                              random.Random(rng.getrandbits(64)))) for key, attempt_id in sessions]
+        tasks = [asyncio.create_task(_student(client, bases[n % len(bases)], exam_id, key, attempt_id, config, ledger,
+                                              t0, random.Random(rng.getrandbits(64))))
+                 for n, (key, attempt_id) in enumerate(sessions)]
         probe = asyncio.create_task(_probe(client, base, ledger, t0 + config.duration))
         # An overloaded server must not stretch the run for ever: what is unanswered a timeout after the
         # end is cut off and reported (those saves were never acknowledged, so they cannot be lost).
@@ -303,15 +309,21 @@ def _compare(ledger: Ledger, stored: dict[str, Any], result: DbResult) -> None:
     result.submitted_in_db = sum(1 for a in stored["attempts"].values() if a["submitted"])
 
 
-def _run_one(kind: str, config: LoadConfig, folder: Path, log: Callable[[str], None]) -> DbResult:
+def _run_one(kind: str, config: LoadConfig, folder: Path, log: Callable[[str], None], *, servers: int = 1,
+             **env_extra: str) -> DbResult:
+    """One database under load; with `servers` > 1, that many app servers share it (and `env_extra`)."""
+    from contextlib import ExitStack
+
     from medtutor.assessment import liveserver
 
-    result = DbResult(database=kind, students=config.students)
-    var = folder / kind
+    result = DbResult(database=kind if servers == 1 else f"{kind} x{servers}", students=config.students)
+    var = folder / f"{kind}-{servers}"
     var.mkdir(parents=True, exist_ok=True)
     try:
         with liveserver.scratch_database(kind, var, prefix="medtutor_examload") as url:
-            env = liveserver.server_env(var, url, LOG_LEVEL="ERROR")
+            # One key for the setup process and every server: sessions made in setup must be valid everywhere.
+            env = liveserver.server_env(var, url, LOG_LEVEL="ERROR",
+                                        **({"SECRET_KEY": secrets.token_urlsafe(50)} | env_extra))
             started = time.perf_counter()
             log(f"[{kind}] migrating and creating {config.students} students, {config.items} items, sessions…")
             data = json.loads(liveserver.run_python(
@@ -319,13 +331,20 @@ def _run_one(kind: str, config: LoadConfig, folder: Path, log: Callable[[str], N
                  "http" if config.start_over_http else "setup"],
                 env, timeout=600).strip().splitlines()[-1])
             result.setup_seconds = time.perf_counter() - started
-            with liveserver.Server(env, var, workers=config.workers) as server:
-                log(f"[{kind}] {server.base}: {config.students} students for {config.duration:.0f} s "
-                    f"(a save every ~{config.interval:g} s each"
+            with ExitStack() as stack:
+                running = []
+                for n in range(servers):
+                    own = var / f"server-{n}"
+                    own.mkdir(exist_ok=True)
+                    running.append(stack.enter_context(liveserver.Server(
+                        env | {"MEDTUTOR_VAR_DIR": str(own)}, own, workers=config.workers)))
+                log(f"[{result.database}] {', '.join(s.base for s in running)}: {config.students} students for "
+                    f"{config.duration:.0f} s (a save every ~{config.interval:g} s each"
                     f"{', starting over HTTP' if config.start_over_http else ''})…")
-                server_cpu, client_cpu = server.cpu_seconds(), time.process_time()
-                ledger, wall = _in_own_loop(_drive(server.base, data["exam_id"], data["sessions"], config))
-                result.server_cpu_seconds = server.cpu_seconds() - server_cpu
+                server_cpu, client_cpu = sum(s.cpu_seconds() for s in running), time.process_time()
+                ledger, wall = _in_own_loop(_drive([s.base for s in running], data["exam_id"], data["sessions"],
+                                                   config))
+                result.server_cpu_seconds = sum(s.cpu_seconds() for s in running) - server_cpu
                 result.client_cpu_seconds = time.process_time() - client_cpu
             stored = json.loads(liveserver.run_python(["-m", "medtutor.assessment.loadtest", "dump"], env,
                                                       timeout=300).strip().splitlines()[-1])
