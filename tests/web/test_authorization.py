@@ -6,7 +6,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from medtutor.accounts.models import Role
 
 PUBLIC = {"login", "logout", "healthz", "readyz", "metrics", "oidc_authentication_init",
-          "oidc_authentication_callback"}  # metrics: token or loopback (tests/ops)
+          "oidc_authentication_callback",
+          "lti_jwks", "lti_login", "lti_launch"}  # metrics: token or loopback (tests/ops); lti: the signed id_token
 POST_ONLY = {"logout", "revoke_token", "ddx_ask", "ddx_commit"}
 
 
@@ -28,6 +29,7 @@ def _url(route: str, item_id: int, user_id: int = 0, cohort_id: int = 0) -> str:
     url = "/" + route.replace("<int:item_id>", str(item_id)).replace("<int:token_id>", "1").replace(
         "<path:path>", "items/none.png").replace("<slug:slug>", "no-such-card").replace(
         "<int:user_id>", str(user_id)).replace("<int:cohort_id>", str(cohort_id)).replace(
+        "<int:student_id>", str(user_id)).replace(
         "<int:session_id>", "0").replace(  # a DDx trainer session is its owner's only: 404 for everyone else
         "<int:model_id>", "0")  # no registered model 0: the risk lab's model pages answer 404
     if "<int:exam_id>" in url or "<int:attempt_id>" in url:  # an exam on the item, an attempt of the student
@@ -49,7 +51,7 @@ def cohort(db, users):
     from medtutor.accounts.models import Cohort
 
     cohort = Cohort.objects.create(code="md-2028", name="MD class of 2028", year=2028)
-    cohort.members.add(users["student"])
+    cohort.members.add(users["student"], users["faculty"])  # faculty teach it (cohort analytics: their cohorts only)
     return cohort
 
 

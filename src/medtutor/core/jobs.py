@@ -45,15 +45,36 @@ def _send_xapi(now: datetime) -> str:
     return f"xAPI sent {report.sent}, failed {report.failed}, pending {report.pending}"
 
 
+def _privacy_purge(now: datetime) -> str:
+    from medtutor.governance.privacy import purge
+
+    return f"purged: {purge(now).describe()}"
+
+
 def _xapi_enabled() -> bool:
     from medtutor.integrations.xapi.outbox import enabled
 
     return enabled()
 
 
+def _send_lti_scores(now: datetime) -> str:
+    from medtutor.integrations.lti.services import send_pending_scores
+
+    report = send_pending_scores(now)
+    return f"LTI scores sent {report.sent}, failed {report.failed}, pending {report.pending}"
+
+
+def _lti_scores_waiting() -> bool:
+    from medtutor.integrations.lti.services import scores_pending
+
+    return scores_pending()
+
+
 JOBS: tuple[Job, ...] = (
     Job("exams.close_expired", timedelta(minutes=1), _close_expired),
     Job("xapi.send", timedelta(minutes=1), _send_xapi, _xapi_enabled),
+    Job("lti.send_scores", timedelta(minutes=1), _send_lti_scores, _lti_scores_waiting),
+    Job("privacy.purge", timedelta(days=1), _privacy_purge),
 )
 
 

@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("medtutor.simulation.urls")),
     path("", include("medtutor.decision.urls")),
     path("", include("medtutor.integrations.urls")),
+    path("", include("medtutor.analytics.urls")),
 ]
