@@ -9,3 +9,4 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from medtutor.integrations.xapi import signals  # noqa: F401  (learning events -> xAPI outbox)
+        from medtutor.integrations.lti import signals as lti_signals  # noqa: F401  (exam, case scores -> LMS)
