@@ -11,10 +11,10 @@ import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 
 from medtutor.accounts.models import ExternalIdentity, Role
 from medtutor.core import clock
@@ -24,11 +24,10 @@ from medtutor.integrations.lti import keys
 from medtutor.integrations.lti.http import get_json_with_headers, post
 from medtutor.integrations.lti.launch import ensure_user
 from medtutor.integrations.models import LtiLaunch, LtiPlatform, LtiResourceLink, LtiScore
+from medtutor.integrations.outbox import SendReport, claim_due, next_attempt
 
 logger = logging.getLogger(__name__)
 BATCH = 50
-CLAIM = timedelta(seconds=120)
-MAX_BACKOFF = timedelta(hours=1)
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 
@@ -104,27 +103,8 @@ def enqueue_case_score(session) -> LtiScore | None:
     return score
 
 
-@dataclass(frozen=True)
-class SendReport:
-    sent: int
-    failed: int
-    pending: int
-    error: str = ""
-
-
 def scores_pending() -> bool:
     return LtiScore.objects.filter(sent_at__isnull=True).exists()
-
-
-def _claim(now: datetime) -> list[LtiScore]:
-    with transaction.atomic():
-        due = (LtiScore.objects.filter(sent_at__isnull=True, next_attempt_at__lte=now)
-               .exclude(claimed_until__gt=now).order_by("id"))
-        if connection.vendor == "postgresql":
-            due = due.select_for_update(skip_locked=True)
-        batch = list(due[:BATCH])
-        LtiScore.objects.filter(pk__in=[s.pk for s in batch]).update(claimed_until=now + CLAIM)
-    return batch
 
 
 def _post_score(score: LtiScore) -> None:
@@ -140,7 +120,7 @@ def send_pending_scores(now: datetime | None = None) -> SendReport:
     now = now or clock.now()
     sent = failed = 0
     error = ""
-    for score in (s for s in _claim(now)):
+    for score in claim_due(LtiScore, now, BATCH):
         score = LtiScore.objects.select_related("resource_link__platform").get(pk=score.pk)
         try:
             _post_score(score)
@@ -149,7 +129,7 @@ def send_pending_scores(now: datetime | None = None) -> SendReport:
             score.attempts += 1
             score.last_error = error
             score.claimed_until = None
-            score.next_attempt_at = now + min(timedelta(seconds=30 * 2 ** (score.attempts - 1)), MAX_BACKOFF)
+            score.next_attempt_at = next_attempt(now, score.attempts)
             score.save(update_fields=["attempts", "last_error", "claimed_until", "next_attempt_at"])
             failed += 1
             logger.warning("LTI score %s not delivered (%s); next try with backoff", score.pk, error)

@@ -14,28 +14,18 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from medtutor.core import clock
 from medtutor.integrations.models import XapiStatement
+from medtutor.integrations.outbox import SendReport, claim_due, next_attempt
 
 logger = logging.getLogger(__name__)
 
 BATCH = 100
-CLAIM = timedelta(seconds=120)
-MAX_BACKOFF = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class SendReport:
-    sent: int
-    failed: int
-    pending: int
-    error: str = ""
 
 
 def enabled() -> bool:
@@ -46,17 +36,6 @@ def enqueue(statement: dict) -> None:
     """Inside the caller's transaction: the statement is as durable as the event it describes."""
     XapiStatement.objects.get_or_create(statement_id=statement["id"], defaults={
         "payload": statement, "created_at": clock.now(), "next_attempt_at": clock.now()})
-
-
-def _claim(now: datetime) -> list[XapiStatement]:
-    with transaction.atomic():
-        due = (XapiStatement.objects.filter(sent_at__isnull=True, next_attempt_at__lte=now)
-               .exclude(claimed_until__gt=now).order_by("id"))
-        if connection.vendor == "postgresql":
-            due = due.select_for_update(skip_locked=True)
-        batch = list(due[:BATCH])
-        XapiStatement.objects.filter(pk__in=[s.pk for s in batch]).update(claimed_until=now + CLAIM)
-    return batch
 
 
 def _post(statements: list[dict]) -> None:
@@ -82,7 +61,7 @@ def send_pending(now: datetime | None = None) -> SendReport:
     sent = failed = 0
     error = ""
     while True:
-        batch = _claim(now)
+        batch = claim_due(XapiStatement, now, BATCH)
         if not batch:
             break
         try:
@@ -102,8 +81,7 @@ def send_pending(now: datetime | None = None) -> SendReport:
                     statement.attempts += 1
                     statement.last_error = error
                     statement.claimed_until = None
-                    statement.next_attempt_at = now + min(timedelta(seconds=30 * 2 ** (statement.attempts - 1)),
-                                                          MAX_BACKOFF)
+                    statement.next_attempt_at = next_attempt(now, statement.attempts)
                     statement.save(update_fields=["attempts", "last_error", "claimed_until", "next_attempt_at"])
             failed += len(batch)
             logger.warning("xAPI: %d statement(s) not delivered (%s); next try with backoff", len(batch), error)
