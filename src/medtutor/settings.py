@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "medtutor.content",
     "medtutor.learning",
     "medtutor.governance",
+    "medtutor.analytics",
     "medtutor.assessment",
     "medtutor.simulation",
     "medtutor.decision",
