@@ -118,9 +118,12 @@ def _close(open_break: AttemptBreak, attempt: Attempt, at: datetime, *, ended_by
     open_break.ended_at = min(at, ends)
     open_break.ended_by = "allowance" if at >= ends and ended_by == "student" else ended_by
     open_break.save(update_fields=["used_seconds", "ended_at", "ended_by"])
+    attempt.paused_until = None
     if attempt.submitted_at is None:
         attempt.deadline_at = timing.shift_deadline(open_break.deadline_before, open_break.used_seconds)
-        attempt.save(update_fields=["deadline_at"])
+        attempt.save(update_fields=["deadline_at", "paused_until"])
+    else:
+        attempt.save(update_fields=["paused_until"])
 
 
 def end_open_break(attempt: Attempt, at: datetime) -> None:
@@ -132,9 +135,7 @@ def end_open_break(attempt: Attempt, at: datetime) -> None:
 
 def refuse_if_paused(attempt: Attempt, at: datetime) -> None:
     """Saves and reveals call this with the attempt locked: nothing is answered during a break."""
-    if attempt.deadline_at is None:  # no clock, so never paused (and no query on the untimed path)
-        return
-    if _is_running(_open_break(attempt), at):
+    if attempt.paused_until is not None and at < attempt.paused_until:
         raise AttemptPaused("The exam is paused for a rest break: resume it to answer. This change was not saved.")
 
 
@@ -187,7 +188,8 @@ def pause(user: Any, attempt_id: int, *, at: datetime | None = None) -> BreakSta
                                     granted_seconds=grant)
         deadline_before = attempt.deadline_at
         attempt.deadline_at = timing.shift_deadline(deadline_before, grant)
-        attempt.save(update_fields=["deadline_at"])
+        attempt.paused_until = timing.pause_ends_at(at, grant)
+        attempt.save(update_fields=["deadline_at", "paused_until"])
         audit.record_action(user, "exam.attempt.paused", subject=attempt, data={
             "exam_id": attempt.exam_id, "student_id": attempt.student_id, "granted_seconds": grant,
             "break_seconds_used_before": used, "allowance_seconds": allowance,

@@ -120,6 +120,9 @@ class Attempt(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     submit_reason = models.CharField(max_length=10, choices=SubmitReason.choices, blank=True)
     last_position = models.PositiveIntegerField(default=1)  # where to resume
+    # The end of the open rest-break pause (breaks.py keeps it in step with AttemptBreak), so an autosave
+    # knows without a query whether the clock is stopped.
+    paused_until = models.DateTimeField(null=True, blank=True)
     score_correct = models.PositiveIntegerField(null=True, blank=True)
     score_total = models.PositiveIntegerField(null=True, blank=True)
 

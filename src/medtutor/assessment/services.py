@@ -436,7 +436,8 @@ def _valid_seq(seq: Any) -> int:
 def _locked_open_attempt(user: Any, attempt_id: int, at: datetime) -> tuple[Attempt, bool]:
     """Lock the attempt row; close it if its deadline passed. Returns (attempt, just_expired)."""
     # The owner check of attempt_for(for_writing=True) on the locked row itself: one query less per autosave.
-    attempt = Attempt.objects.select_for_update().filter(pk=attempt_id).first()
+    # order_by(): no ORDER BY from Meta.ordering on a primary-key lookup (this is the autosave's hot path)
+    attempt = Attempt.objects.select_for_update().filter(pk=attempt_id).order_by().first()
     if attempt is None or attempt.student_id != getattr(user, "pk", None) or not has_role(user, STUDENT):
         raise NotFound(f"there is no attempt {attempt_id}")
     if attempt.submitted_at is not None:
@@ -453,6 +454,12 @@ def _late(attempt: Attempt) -> DeadlinePassed:
                           "This answer arrived after the deadline and was not saved.")
 
 
+# An autosave reads the item version only to tell a short-answer item (options, answers, rubric); its
+# texts stay in the database.
+_SAVE_NEEDS_NO = ("item_version__stem", "item_version__lead_in", "item_version__explanation",
+                  "item_version__change_note", "item_version__image")
+
+
 def save_response(user: Any, attempt_id: int, position: int, change: ItemChange, *,
                   at: datetime | None = None) -> Saved:
     """Apply one autosave, committed before returning. Replays and late arrivals change nothing."""
@@ -464,7 +471,8 @@ def save_response(user: Any, attempt_id: int, position: int, change: ItemChange,
             breaks.refuse_if_paused(attempt, at)
             if attempt.mode == ExamMode.ADAPTIVE:
                 raise AnswerLocked("adaptive exams take one final answer per question, on the question page")
-            ai = attempt.items.select_for_update().select_related("item_version").filter(position=position).first()
+            ai = (attempt.items.select_for_update().select_related("item_version").filter(position=position)
+                  .order_by().defer(*_SAVE_NEEDS_NO).first())
             if ai is None:
                 raise NotFound(f"this attempt has no question {position}")
             if seq <= ai.last_seq:
@@ -490,7 +498,8 @@ def save_response(user: Any, attempt_id: int, position: int, change: ItemChange,
             ai.last_seq = seq
             ai.save(update_fields=["chosen_index", "is_flagged", "note", "struck", "answered_at", "time_spent_ms",
                                    "last_seq"])
-            Attempt.objects.filter(pk=attempt.pk).update(last_position=position)
+            if attempt.last_position != position:
+                Attempt.objects.filter(pk=attempt.pk).update(last_position=position)
             return Saved(ai, "saved")
     raise _late(attempt)
 
@@ -594,8 +603,18 @@ def attempt_items(attempt: Attempt) -> list[AttemptItem]:
     return list(attempt.items.select_related("item_version__objective__competency"))
 
 
+# What the navigator and the submit page show of each item (answered, flagged): no question texts.
+_NAVIGATOR_FIELDS = ("id", "attempt_id", "position", "chosen_index", "is_flagged", "answered_at", "option_order")
+
+
+def navigator_items(attempt: Attempt) -> list[AttemptItem]:
+    """The attempt's items, light: a question page loads only its own item's text (item_at)."""
+    return list(attempt.items.only(*_NAVIGATOR_FIELDS).order_by("position"))
+
+
 def item_at(attempt: Attempt, position: int) -> AttemptItem:
-    ai = attempt.items.select_related("item_version__objective__competency").filter(position=position).first()
+    ai = (attempt.items.select_related("item_version__objective__competency").filter(position=position)
+          .order_by().first())
     if ai is None:
         raise NotFound(f"this attempt has no question {position}")
     return ai

@@ -248,6 +248,8 @@ def _error_json(error: DomainError, attempt_id: int) -> JsonResponse:
 @require_http_methods(["GET", "POST"])
 @roles_required(STUDENT)
 def attempt_question(request: HttpRequest, attempt_id: int, position: int) -> HttpResponse:
+    if request.method == "POST" and _wants_json(request):
+        return _autosave(request, attempt_id, position)
     attempt = services.attempt_for(request.user, attempt_id, for_writing=True)
     if attempt.mode == ExamMode.ADAPTIVE:  # one item at a time, no navigator, no going back
         return redirect("adaptive_question", attempt_id=attempt.pk)
@@ -261,18 +263,20 @@ def attempt_question(request: HttpRequest, attempt_id: int, position: int) -> Ht
 
 def _render_question(request: HttpRequest, attempt: Attempt, position: int, *, error: str = "",
                      status: int = 200) -> HttpResponse:
-    items = services.attempt_items(attempt)
-    current = next((ai for ai in items if ai.position == position), None)
-    if current is None:
-        raise NotFound(f"this attempt has no question {position}")
+    items = services.navigator_items(attempt)
+    current = services.item_at(attempt, position)
     now = clock.now()
     rest = breaks.state(attempt, at=now)
     if rest.is_paused:  # the questions stay hidden during a rest break
         return break_views.paused_page(request, attempt, rest, status=status)
     services.touch_position(attempt, position)
     view = services.question_view(attempt, current, total=len(items))
+    # One reverse() for the whole navigator: a {% url %} per question costs more than the rest of the list.
+    question_url = reverse("attempt_question", args=[attempt.pk, 1]).removesuffix("1/") + "{}/"
     return render(request, "assessment/attempt.html", {
-        "attempt": attempt, "exam": attempt.exam, "q": view, "items": items, "error": error,
+        "attempt": attempt, "exam": attempt.exam, "q": view, "error": error, "exam_in_progress": True,
+        "items": [{"position": ai.position, "href": question_url.format(ai.position), "is_answered": ai.is_answered,
+                   "is_flagged": ai.is_flagged} for ai in items],
         "prev": position - 1 if position > 1 else None, "next": position + 1 if position < len(items) else None,
         "now": now, "seconds_left": seconds_left(attempt.deadline_at, now),
         "answered": sum(1 for ai in items if ai.is_answered), "flagged": sum(1 for ai in items if ai.is_flagged),
@@ -280,29 +284,39 @@ def _render_question(request: HttpRequest, attempt: Attempt, position: int, *, e
     }, status=status)
 
 
+def _apply(request: HttpRequest, attempt_id: int, position: int) -> services.Saved | None:
+    """Save the posted change (when it carries a sequence number) and reveal the key when asked."""
+    change = _change_from(request.POST)
+    saved = services.save_response(request.user, attempt_id, position, change) if change.seq else None
+    if request.POST.get("action", "save") == "check":
+        services.reveal(request.user, attempt_id, position)
+    return saved
+
+
+def _autosave(request: HttpRequest, attempt_id: int, position: int) -> JsonResponse:
+    """exam.js's save: the services check the owner on the locked attempt row, so the view reads nothing
+    first (the hot path of a sitting: one query less than attempt_for)."""
+    try:
+        saved = _apply(request, attempt_id, position)
+        item = saved.item if saved else services.item_at(
+            services.attempt_for(request.user, attempt_id, for_writing=True), position)
+    except DomainError as error:
+        return _error_json(error, attempt_id)
+    return JsonResponse({"status": saved.status if saved else "unchanged", "seq": item.last_seq,
+                         "position": position, "answered": item.is_answered, "flagged": item.is_flagged,
+                         "choice": item.chosen_displayed, "saved_at": clock.now().isoformat()})
+
+
 def _post_question(request: HttpRequest, attempt: Attempt, position: int) -> HttpResponse:
     action = request.POST.get("action", "save")
     try:
-        change = _change_from(request.POST)
-        if change.seq:
-            saved = services.save_response(request.user, attempt.pk, position, change)
-        else:
-            saved = None
-        if action == "check":
-            services.reveal(request.user, attempt.pk, position)
+        _apply(request, attempt.pk, position)
     except DomainError as error:
-        if _wants_json(request):
-            return _error_json(error, attempt.pk)
         attempt.refresh_from_db()
         if attempt.is_submitted:
             return render(request, "assessment/closed.html", {"attempt": attempt, "message": error.message},
                           status=error.status)
         return _render_question(request, attempt, position, error=error.message, status=error.status)
-    if _wants_json(request):
-        item = saved.item if saved else services.item_at(attempt, position)
-        return JsonResponse({"status": saved.status if saved else "unchanged", "seq": item.last_seq,
-                             "position": position, "answered": item.is_answered, "flagged": item.is_flagged,
-                             "choice": item.chosen_displayed, "saved_at": clock.now().isoformat()})
     target = {"next": position + 1, "prev": position - 1}.get(action, position)
     try:
         target = int(request.POST.get("goto", target))
@@ -329,7 +343,7 @@ def attempt_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
         return redirect("attempt_report", attempt_id=attempt.pk)
     if (rest := breaks.state(attempt)).is_paused:  # the clock is stopped: show the break, not a running timer
         return break_views.paused_page(request, attempt, rest)
-    items = services.attempt_items(attempt)
+    items = services.navigator_items(attempt)
     now = clock.now()
     return render(request, "assessment/submit.html", {
         "attempt": attempt, "exam": attempt.exam, "items": items,
