@@ -67,7 +67,7 @@ class BreakState:
 
 def allowance_seconds(student: Any) -> int | None:
     """Break seconds per attempt, or None when the student has no rest-break accommodation."""
-    row = Accommodation.objects.filter(user=student).values_list("rest_breaks", "rest_break_minutes").first()
+    row = Accommodation.objects.filter(user=student).values_list("rest_breaks", "rest_break_minutes").order_by().first()
     if row is None or not row[0]:
         return None
     return int(row[1] or 0) * 60
@@ -87,8 +87,9 @@ def _is_running(open_break: AttemptBreak | None, at: datetime) -> bool:
 def state(attempt: Attempt, *, at: datetime | None = None) -> BreakState:
     """Where the attempt's breaks stand now (read-only: an expired pause counts as ended)."""
     at = at or clock.now()
-    allowance = allowance_seconds(attempt.student)
-    rows = list(AttemptBreak.objects.filter(attempt=attempt))
+    allowance = allowance_seconds(attempt.student_id)
+    # Without the accommodation and with no pause open there is nothing to show or count: no query.
+    rows = [] if allowance is None and attempt.paused_until is None else list(AttemptBreak.objects.filter(attempt=attempt))
     open_break = next((b for b in rows if b.ended_at is None), None)
     used = sum(b.used_seconds for b in rows if b.ended_at is not None)
     running = _is_running(open_break, at) and not attempt.is_submitted

@@ -531,7 +531,9 @@ def reveal(user: Any, attempt_id: int, position: int, *, at: datetime | None = N
 
 def touch_position(attempt: Attempt, position: int) -> None:
     """Remember where the student is, so a closed browser resumes there."""
-    Attempt.objects.filter(pk=attempt.pk, submitted_at__isnull=True).update(last_position=position)
+    if attempt.last_position != position:
+        Attempt.objects.filter(pk=attempt.pk, submitted_at__isnull=True).update(last_position=position)
+        attempt.last_position = position
 
 
 # --- what a page or an API response may show --------------------------------------------------------
