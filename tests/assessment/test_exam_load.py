@@ -6,7 +6,7 @@ import pytest
 
 from medtutor.assessment.loadtest import LoadConfig, format_report, run_exam_load
 
-pytest.importorskip("httpx")
+pytest.importorskip("aiohttp")
 
 
 def test_a_tiny_load_run_loses_no_acknowledged_answer():
