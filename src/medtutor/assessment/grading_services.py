@@ -182,12 +182,15 @@ def _points_json(grade: sa.Grade) -> list[dict[str, Any]]:
              "coverage": p.coverage, "span_text": p.span_text} for p in grade.points]
 
 
-def grade_attempt(attempt: Attempt, *, at: datetime) -> int:
+def grade_attempt(attempt: Attempt, *, at: datetime, loaded: list[AttemptItem] | None = None) -> int:
     """Grade every short answer of a locked attempt being submitted (inside the caller's transaction).
 
     Returns how many short items graded now count as correct (confident grades only); items graded
-    at reveal in tutor mode were counted by the scorer already.
+    at reveal in tutor mode were counted by the scorer already. `loaded`: the attempt's items with their
+    versions, already read by the caller (the common all-multiple-choice exam then costs no query here).
     """
+    if loaded is not None and not any(is_short(ai.item_version) for ai in loaded):
+        return 0
     items = [ai for ai in attempt.items.select_related("item_version", "short_answer")
              if is_short(ai.item_version)]
     if not items:

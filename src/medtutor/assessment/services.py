@@ -378,10 +378,12 @@ def _finalize(attempt: Attempt, *, reason: str, at: datetime, actor: Any) -> Non
     for (ai, _), item_score in zip(pairs, result.items, strict=True):
         ai.is_correct = item_score.is_correct
     AttemptItem.objects.bulk_update([ai for ai, _ in pairs], ["is_correct"])
-    breaks.end_open_break(attempt, at)
+    if attempt.paused_until is not None:
+        breaks.end_open_break(attempt, at)
     attempt.submitted_at = at
     attempt.submit_reason = reason
-    attempt.score_correct = result.correct + grading_services.grade_attempt(attempt, at=at)
+    attempt.score_correct = result.correct + grading_services.grade_attempt(
+        attempt, at=at, loaded=[ai for ai, _ in pairs])
     attempt.score_total = result.total
     attempt.save(update_fields=["submitted_at", "submit_reason", "score_correct", "score_total"])
     audit.record_action(actor, "exam.attempt.submitted", subject=attempt, data={
@@ -393,15 +395,16 @@ def _finalize(attempt: Attempt, *, reason: str, at: datetime, actor: Any) -> Non
 def submit_attempt(user: Any, attempt_id: int, *, at: datetime | None = None) -> Attempt:
     """Submit by hand. Submitting twice returns the same result; past the deadline it closes as auto-submitted."""
     at = at or clock.now()
-    attempt_for(user, attempt_id, for_writing=True)
     with transaction.atomic():
-        attempt = Attempt.objects.select_for_update().get(pk=attempt_id)
+        # The owner check of attempt_for(for_writing=True), on the locked row itself.
+        attempt = Attempt.objects.select_for_update().filter(pk=attempt_id).order_by().first()
+        if attempt is None or attempt.student_id != getattr(user, "pk", None) or not has_role(user, STUDENT):
+            raise NotFound(f"there is no attempt {attempt_id}")
         if attempt.submitted_at is None:
             if _is_past(attempt, at):
                 _finalize(attempt, reason=SubmitReason.DEADLINE, at=attempt.deadline_at, actor=None)
             else:
                 _finalize(attempt, reason=SubmitReason.MANUAL, at=at, actor=user)
-    attempt.refresh_from_db()
     return attempt
 
 
