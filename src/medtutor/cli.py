@@ -23,6 +23,9 @@ bench_app = typer.Typer(help="Benchmarks (each prints ours beside a baseline fro
 app.add_typer(audit_app, name="audit")
 privacy_app = typer.Typer(help="Personal data: retention.", no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")
+subgroups_app = typer.Typer(help="Subgroup attributes for fairness audits (sensitive; admins only).",
+                            no_args_is_help=True)
+app.add_typer(subgroups_app, name="subgroups")
 app.add_typer(demo_app, name="demo")
 app.add_typer(bench_app, name="bench")
 exams_app = typer.Typer(help="Exams and attempts.", no_args_is_help=True)
@@ -36,6 +39,9 @@ jobs_app = typer.Typer(help="Scheduled work, run exactly once per period across 
 app.add_typer(jobs_app, name="jobs")
 vp_app = typer.Typer(help="Virtual patients: interview engine.", no_args_is_help=True)
 app.add_typer(vp_app, name="vp")
+early_warning_app = typer.Typer(help="Early warning: predict who may not pass a coming exam (faculty review every flag).",
+                                 no_args_is_help=True)
+app.add_typer(early_warning_app, name="early-warning")
 from medtutor.integrations.lti.cli import lti_app  # noqa: E402  (typer only; Django loads inside each command)
 
 app.add_typer(lti_app, name="lti")
@@ -248,6 +254,27 @@ def privacy_purge() -> None:
     typer.echo(f"purged: {purge().describe()}")
 
 
+@subgroups_app.command("import")
+def subgroups_import(
+    path: Annotated[Path, typer.Argument(help="CSV with the header username,attribute,value.", exists=True,
+                                         dir_okay=False)],
+) -> None:
+    """Import subgroup attributes (one value per user and attribute; existing values are updated); all or nothing."""
+    setup_django()
+    from medtutor.accounts.subgroups import import_csv
+    from medtutor.core.errors import DomainError
+
+    try:
+        result = import_csv(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        fail("file: not UTF-8 text; nothing was imported")
+    except DomainError as error:
+        for detail in error.details:
+            typer.echo(detail, err=True)
+        fail(error.message)
+    typer.echo(f"imported: {result.describe()}")
+
+
 def _load_demo(quiet: bool = False) -> None:
     from medtutor.content.demo import load_demo, login_help
 
@@ -286,6 +313,54 @@ def simulate_cohort(
 
     try:
         run_cli(students, weeks, seed, cohort, faculty, year, str(truth) if truth else None, typer.echo)
+    except DomainError as error:
+        fail(str(error))
+
+
+@early_warning_app.command("run")
+def early_warning_run(
+    cohort: Annotated[str, typer.Option(help="Code of the cohort to score.")],
+    train: Annotated[Optional[list[str]], typer.Option(help="Code of an earlier cohort to train on (repeat it); "
+                                                            "default: every earlier cohort with known results.")] = None,
+    exam: Annotated[Optional[int], typer.Option(help="Id of the coming exam (its pass mark and, later, its results).")] = None,
+    weeks: Annotated[Optional[int], typer.Option(help="Weeks of activity from the cohort's first day (default 4).")] = None,
+    cutoff: Annotated[Optional[str], typer.Option(help="Use activity before this UTC moment instead (ISO 8601).")] = None,
+    threshold: Annotated[Optional[float], typer.Option(help="Flag at this probability (default: top 10%).")] = None,
+    pass_mark: Annotated[Optional[float], typer.Option(help="Pass mark in percent (default: the exam's, else 60).")] = None,
+) -> None:
+    """Train on earlier cohorts, score a later one, store the flags and audit every prediction."""
+    setup_django()
+    from datetime import UTC, datetime
+
+    from medtutor.analytics.early_warning import run_cli
+    from medtutor.core.errors import DomainError
+
+    moment = None
+    if cutoff:
+        try:
+            moment = datetime.fromisoformat(cutoff)
+        except ValueError:
+            fail(f"cutoff: {cutoff!r} is not an ISO 8601 date or time")
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        run_cli(cohort, train or [], exam, weeks, moment, threshold, pass_mark, typer.echo)
+    except DomainError as error:
+        fail(str(error))
+
+
+@early_warning_app.command("outcomes")
+def early_warning_outcomes(run: Annotated[int, typer.Option(help="Id of the early-warning run.")]) -> None:
+    """Fill in the outcomes known now (exam results) and store the run's evaluation."""
+    setup_django()
+    from medtutor.analytics.early_warning import format_metrics, refresh_outcomes
+    from medtutor.analytics.models import EarlyWarningRun
+    from medtutor.core.errors import DomainError
+
+    found = EarlyWarningRun.objects.filter(pk=run).first()
+    if found is None:
+        fail(f"run: no early-warning run {run}")
+    try:
+        typer.echo(format_metrics(refresh_outcomes(found).metrics))
     except DomainError as error:
         fail(str(error))
 
@@ -329,6 +404,33 @@ def bench_early_warning(
         fail(str(error), code=2)
     for line in format_report(result):
         typer.echo(line)
+
+
+@bench_app.command("analytics")
+def bench_analytics(
+    database: Annotated[str, typer.Option(help="PostgreSQL database to (re)create; its name must contain 'bench'. Default: $DATABASE_URL when it is PostgreSQL, else postgres://postgres@127.0.0.1:5432/medtutor_bench_analytics.")] = "",
+    students: Annotated[int, typer.Option(help="Synthetic students in the cohort.")] = 5000,
+    answers: Annotated[int, typer.Option(help="At least this many answers (the weeks are chosen to reach it).")] = 1_000_000,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic cohort.")] = 8,
+    renders: Annotated[int, typer.Option(help="Timed renders of each page with the pre-aggregates.")] = 20,
+    baseline_renders: Annotated[int, typer.Option(help="Timed renders of each page from raw answers.")] = 5,
+    early_warning: Annotated[bool, typer.Option("--early-warning/--no-early-warning", help="Also train the early-warning model on an earlier synthetic cohort and report its AUC.")] = True,
+) -> None:
+    """Cohort dashboard and curriculum page render p50/p95 on a large synthetic cohort, pre-aggregated vs raw."""
+    from medtutor.analytics.aggregates_benchmark import DEFAULT_DATABASE, run
+
+    url = database or os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        url = DEFAULT_DATABASE
+    if students < 10 or answers < 1 or renders < 1 or baseline_renders < 1:
+        fail("--students must be at least 10; --answers, --renders and --baseline-renders positive", code=2)
+    try:
+        for line in run(url, students=students, answers=answers, seed=seed, renders=renders,
+                        baseline_renders=baseline_renders, with_early_warning=early_warning,
+                        log=lambda line: typer.echo(line, err=True)):
+            typer.echo(line)
+    except (ValueError, RuntimeError) as error:
+        fail(str(error), code=2)
 
 
 @bench_app.command("selector")

@@ -9,10 +9,9 @@ import io
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from medtutor.accounts.models import Cohort
+from medtutor.accounts.models import Cohort, SubgroupAttribute
 from medtutor.analytics import cohort_services as services
 from medtutor.analytics.engine.cohort import MIN_CELL
 from medtutor.analytics.synthetic_services import simulate_cohort
@@ -26,10 +25,7 @@ def synthetic(db, faculty):
     result = simulate_cohort(60, 6, seed=21, start=START, faculty=faculty)
     cohort = result.cohort
     students = list(cohort.members.filter(role="student").order_by("username"))
-    other, _ = Group.objects.get_or_create(name="subgroup:sex=other")
-    for student in students[:3]:
-        student.groups.remove(*student.groups.filter(name__startswith="subgroup:sex="))
-        student.groups.add(other)
+    SubgroupAttribute.objects.filter(user__in=students[:3], attribute="sex").update(value="other")
     return cohort
 
 
@@ -234,8 +230,8 @@ def test_cards_reviewed_small_group_of_reviewers_is_complemented(synthetic):
     card = Card.objects.create(external_id="syn-card-2", front="Q", back="A")
     now = datetime(2026, 9, 8, tzinfo=UTC)
     members = synthetic.members.filter(role="student").order_by("username")
-    yes = list(members.filter(groups__name="subgroup:international=yes")[:2])
-    no = list(members.filter(groups__name="subgroup:international=no")[:15])
+    yes = list(members.filter(subgroup_attributes__attribute="international", subgroup_attributes__value="yes")[:2])
+    no = list(members.filter(subgroup_attributes__attribute="international", subgroup_attributes__value="no")[:15])
     CardReview.objects.bulk_create([
         CardReview(learner=u, card=card, grade=3, reviewed_at=now, recorded_at=now, client_seq=f"r{n}",
                    previous={}, result={}) for n, u in enumerate(yes + no)])

@@ -100,7 +100,7 @@ def test_no_items_is_refused():
 def test_simulate_cohort_writes_labelled_synthetic_students():
     from django.contrib.auth.models import Group
 
-    from medtutor.accounts.models import Cohort, User
+    from medtutor.accounts.models import Cohort, SubgroupAttribute, User
     from medtutor.analytics.synthetic_services import simulate_cohort
     from medtutor.content.models import Item
     from medtutor.learning.models import ItemResponse
@@ -115,7 +115,10 @@ def test_simulate_cohort_writes_labelled_synthetic_students():
         assert not user.has_usable_password()
     assert result.created_items and Item.objects.filter(external_id__startswith="synthetic-").exists()
     assert ItemResponse.objects.filter(learner__in=students).count() == result.n_answers > 0
-    assert Group.objects.filter(name__startswith="subgroup:sex=").exists()
+    attributes = SubgroupAttribute.objects.filter(user__in=students)
+    assert attributes.filter(attribute="sex").count() == 12
+    assert set(attributes.values_list("source", flat=True)) == {"synthetic"}
+    assert not Group.objects.filter(name__startswith="subgroup:").exists()  # the old storage is gone
     assert len(result.truth["students"]) == 12
 
 

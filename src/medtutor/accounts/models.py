@@ -129,3 +129,30 @@ class ExternalIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issuer} {self.subject} -> {self.user_id}"
+
+
+class SubgroupSource(models.TextChoices):
+    SELF_REPORTED = "self_reported", "Self-reported"
+    IMPORTED = "imported", "Imported by an administrator"
+    SYNTHETIC = "synthetic", "Synthetic (generated)"
+
+
+class SubgroupAttribute(models.Model):
+    """One demographic attribute of a user (e.g. sex=female), for fairness audits and subgroup analytics.
+
+    Sensitive: only aggregates (cells of 5+ students) are shown to faculty; administrators import and
+    see them (accounts/subgroups.py). One value per attribute and user.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subgroup_attributes")
+    attribute = models.SlugField(max_length=40)
+    value = models.CharField(max_length=60)
+    source = models.CharField(max_length=16, choices=SubgroupSource.choices, default=SubgroupSource.IMPORTED)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "attribute"], name="one_value_per_subgroup_attribute")]
+        indexes = [models.Index(fields=["attribute", "value"], name="subgroup_attribute_value")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.attribute}={self.value}"

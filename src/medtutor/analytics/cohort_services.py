@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.db.models import Count, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 from django.http import Http404
 
+from medtutor.accounts import subgroups
 from medtutor.accounts.models import Cohort, Role
 from medtutor.analytics.engine.cohort import (
     MIN_CELL,
@@ -35,7 +35,6 @@ from medtutor.analytics.engine.cohort import (
     suppress_grid,
     suppress_line,
 )
-from medtutor.analytics.synthetic_services import SUBGROUP_PREFIX
 from medtutor.core.errors import InvalidInput
 
 NOT_RECORDED = "(not recorded)"
@@ -114,14 +113,7 @@ class Filter:
 
 
 def subgroup_options(cohort: Cohort) -> dict[str, list[str]]:
-    names = (Group.objects.filter(name__startswith=SUBGROUP_PREFIX, user__in=student_ids(cohort))
-             .values_list("name", flat=True).distinct())
-    options: dict[str, set[str]] = defaultdict(set)
-    for name in names:
-        attribute, _, value = name.removeprefix(SUBGROUP_PREFIX).partition("=")
-        if attribute and value:
-            options[attribute].add(value)
-    return {a: sorted(v) for a, v in sorted(options.items())}
+    return subgroups.attribute_values(student_ids(cohort))
 
 
 def system_options(cohort: Cohort) -> list[str]:
@@ -230,8 +222,9 @@ class _Context:
         if filt.is_subgroup:
             values = subgroup_options(cohort).get(filt.attribute, [])
             self.columns = [*values, NOT_RECORDED]
-            self.col_expr = "learner__groups__name"
-            self.col_qs = self.qs.filter(learner__groups__name__startswith=f"{SUBGROUP_PREFIX}{filt.attribute}=")
+            # values() reuses the join of this filter: one row per answer, the learner's value of the attribute
+            self.col_expr = "learner__subgroup_attributes__value"
+            self.col_qs = self.qs.filter(learner__subgroup_attributes__attribute=filt.attribute)
             self.group_sizes = self._group_sizes(values)
             self.col_hidden = suppress_line([self.group_sizes[c] for c in self.columns])
         elif filt.system:
@@ -240,8 +233,6 @@ class _Context:
             self.col_qs = self.qs
 
     def _column_key(self, raw: Any) -> str:
-        if self.filter.is_subgroup and isinstance(raw, str):
-            return raw.removeprefix(SUBGROUP_PREFIX).partition("=")[2]
         return raw
 
     @property
@@ -251,9 +242,8 @@ class _Context:
     def _group_sizes(self, values: Sequence[str]) -> dict[str, int]:
         members = self.cohort.members.filter(role=Role.STUDENT)
         total = members.count()
-        counts = dict(members.filter(groups__name__startswith=f"{SUBGROUP_PREFIX}{self.filter.attribute}=")
-                      .values_list("groups__name").annotate(n=Count("id")).order_by())
-        sizes = {v: counts.get(f"{SUBGROUP_PREFIX}{self.filter.attribute}={v}", 0) for v in values}
+        counts = subgroups.value_counts(members.values("id"), self.filter.attribute)
+        sizes = {v: counts.get(v, 0) for v in values}
         sizes[NOT_RECORDED] = total - sum(sizes.values())
         return sizes
 
@@ -318,11 +308,10 @@ def _competency_labels() -> dict[str, str]:
 def _students_in_view(ctx: _Context) -> QuerySet:
     ids = ctx.cohort.members.filter(role=Role.STUDENT)
     if ctx.filter.is_subgroup:
-        name = f"{SUBGROUP_PREFIX}{ctx.filter.attribute}={ctx.filter.value}"
         if ctx.filter.value == NOT_RECORDED:
-            ids = ids.exclude(groups__name__startswith=f"{SUBGROUP_PREFIX}{ctx.filter.attribute}=")
+            ids = ids.exclude(pk__in=subgroups.user_ids_with_attribute(ctx.filter.attribute))
         else:
-            ids = ids.filter(groups__name=name)
+            ids = ids.filter(pk__in=subgroups.user_ids_with(ctx.filter.attribute, ctx.filter.value))
     return ids.values("id")
 
 
@@ -338,10 +327,7 @@ def _student_lines(ctx: _Context) -> tuple[list[Row], list[Row], dict[str, Any]]
     groups: dict[int, str] = {}
     if ctx.filter.is_subgroup:
         selected_ids = set(_students_in_view(ctx).values_list("id", flat=True))
-        prefix = f"{SUBGROUP_PREFIX}{ctx.filter.attribute}="
-        for uid, name in (ctx.cohort.members.filter(role=Role.STUDENT, groups__name__startswith=prefix)
-                          .values_list("id", "groups__name")):
-            groups[uid] = name.removeprefix(prefix)
+        groups = subgroups.values_of(student_ids(ctx.cohort), ctx.filter.attribute)
     bins = histogram_bins(HISTOGRAM_WIDTH)
     acc_bin = {p["learner"]: bin_index(100.0 * p["c"] / p["a"], HISTOGRAM_WIDTH) for p in per_student if p["a"]}
     day_bin = {}
@@ -397,9 +383,9 @@ def _cards_reviewed(ctx: _Context, selected_ids: set[int] | None) -> dict[str, A
     total = everyone.aggregate(n=Count("learner", distinct=True), reviews=Count("id"))
     if total["n"] < MIN_CELL:
         return empty
-    prefix = f"{SUBGROUP_PREFIX}{ctx.filter.attribute}="
-    by_value = {name.removeprefix(prefix): (n, r) for name, n, r in
-                everyone.filter(learner__groups__name__startswith=prefix).values_list("learner__groups__name")
+    by_value = {value: (n, r) for value, n, r in
+                everyone.filter(learner__subgroup_attributes__attribute=ctx.filter.attribute)
+                .values_list("learner__subgroup_attributes__value")
                 .annotate(n=Count("learner", distinct=True), r=Count("id")).order_by()}
     known_n = sum(n for n, _ in by_value.values())
     known_r = sum(r for _, r in by_value.values())

@@ -48,6 +48,10 @@ def load_demo(progress: services.Progress | None = None) -> DemoLoaded:
             from medtutor.simulation.demo import load_demo_cases
 
             load_demo_cases(folder / "cases", Cohort.objects.filter(code="class-of-2028").first())
+        if (folder / "ai-course").is_dir():  # the faculty course on AI in medical education (governance app)
+            from medtutor.governance.ai_course import load_course
+
+            summaries.append(load_course(folder / "ai-course", progress=progress).summary)
     return DemoLoaded(summaries, created)
 
 

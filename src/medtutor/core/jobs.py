@@ -70,11 +70,18 @@ def _lti_scores_waiting() -> bool:
     return scores_pending()
 
 
+def _refresh_analytics(now: datetime) -> str:
+    from medtutor.analytics.aggregates import scheduled_refresh
+
+    return scheduled_refresh(now)
+
+
 JOBS: tuple[Job, ...] = (
     Job("exams.close_expired", timedelta(minutes=1), _close_expired),
     Job("xapi.send", timedelta(minutes=1), _send_xapi, _xapi_enabled),
     Job("lti.send_scores", timedelta(minutes=1), _send_lti_scores, _lti_scores_waiting),
     Job("privacy.purge", timedelta(days=1), _privacy_purge),
+    Job("analytics.refresh_aggregates", timedelta(minutes=10), _refresh_analytics),
 )
 
 

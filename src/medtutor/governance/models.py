@@ -54,3 +54,8 @@ class DeletionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.status}"
+
+
+# Contests, chain checks and the faculty AI course live in their own modules; imported so Django finds them.
+from medtutor.governance.course_models import CourseQuiz, LessonCompletion, QuizAttempt  # noqa: E402,F401
+from medtutor.governance.oversight_models import ChainCheck, Contest, ContestStatus  # noqa: E402,F401

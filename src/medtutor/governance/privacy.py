@@ -61,6 +61,7 @@ POLICY: dict[str, str] = {
     "accounts.Accommodation.user": DELETE,
     "accounts.ApiToken.user": DELETE,
     "accounts.ExternalIdentity.user": DELETE,
+    "accounts.SubgroupAttribute.user": DELETE,   # sensitive (fairness audits): exported to the person, deleted with them
     "content.Item.created_by": STAFF,
     "content.ItemVersion.created_by": STAFF,
     "content.Card.created_by": STAFF,  # personal cards are deleted through learning.PersonalCard
@@ -87,10 +88,24 @@ POLICY: dict[str, str] = {
     "governance.PrivacySettings.user": DELETE,
     "governance.DeletionRequest.user": STAFF,      # the decision stays on record (reason text cleared)
     "governance.DeletionRequest.decided_by": STAFF,
+    "governance.Contest.student": KEEP,       # the review's outcome stays, anonymised (reason/response cleared)
+    "governance.Contest.reviewer": STAFF,
+    "governance.ChainCheck.checked_by": STAFF,
+    "governance.LessonCompletion.user": DELETE,
+    "governance.QuizAttempt.user": DELETE,
+    "analytics.EarlyWarningRun.created_by": STAFF,
+    "analytics.EarlyWarningFlag.student": DELETE,     # a prediction about the person, with the decisions on it
+    "analytics.EarlyWarningDecision.decided_by": STAFF,
+    "analytics.SyntheticStudentTruth.student": DELETE,
+    # Pre-aggregated answer statistics (analytics/aggregates.py; the refresh never folds excluded users in).
+    "analytics.LearnerCompetencyTotal.learner": DELETE,
+    "analytics.LearnerWeekTotal.learner": DELETE,
+    "analytics.LearnerItemMonth.learner": DELETE,
 }
 
 # Free text kept rows may hold: cleared on deletion ("app.Model": [fields]).
-SCRUB_TEXT = {"assessment.AttemptItem": ["note"], "assessment.ShortAnswerResponse": ["text"]}
+SCRUB_TEXT = {"assessment.AttemptItem": ["note"], "assessment.ShortAnswerResponse": ["text"],
+              "governance.Contest": ["reason", "response"]}
 # Children of kept rows that reveal more than an answer: deleted (rest breaks reveal an accommodation).
 DELETE_CHILDREN = {"assessment.AttemptBreak"}
 
@@ -416,6 +431,8 @@ def _delete_personal_data(user: Any, media_files: list[str]) -> dict[str, int]:
 
 def _scrub_kept(model: type[models.Model], qs: models.QuerySet) -> int:
     count = qs.count()
+    if model._meta.label in SCRUB_TEXT:  # the kept rows' own free text (e.g. a contest's reason)
+        qs.update(**{name: "" for name in SCRUB_TEXT[model._meta.label]})
     pending = [(model, list(qs.values_list("pk", flat=True)))]
     while pending:
         parent, ids = pending.pop()

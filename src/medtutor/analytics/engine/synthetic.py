@@ -111,6 +111,9 @@ class SyntheticCohort:
     students: tuple[SyntheticStudent, ...]
     answers: tuple[SyntheticAnswer, ...]
     version: str = GENERATOR_VERSION
+    exam_ability: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per student key, the latent ability per competency at the end of the last week (baseline ability
+    plus the practice gain left after forgetting): what the student would bring to an end-of-course exam."""
 
     def ground_truth(self) -> dict:
         """The latent truth, JSON-ready: for checking models against what really generated the data."""
@@ -126,6 +129,14 @@ class SyntheticCohort:
                 for s in self.students
             ],
         }
+
+
+def expected_exam_score(exam_ability: dict[str, float], items: Sequence[SyntheticItem]) -> float:
+    """Expected share correct (0..1) on an exam made of `items` (each once), at the given abilities:
+    the mean 3PL probability. A competency missing from `exam_ability` counts at ability 0 (an average student)."""
+    if not items:
+        raise ValueError("items: an exam needs at least one item")
+    return sum(probability_correct(exam_ability.get(i.competency, 0.0), i) for i in items) / len(items)
 
 
 def probability_correct(theta: float, item: SyntheticItem) -> float:
@@ -169,6 +180,8 @@ def generate_cohort(spec: CohortSpec, items: Sequence[SyntheticItem]) -> Synthet
     students = _draw_students(spec, competencies, rng)
     half_life = max(0.1, spec.forgetting_half_life_days)
     answers: list[SyntheticAnswer] = []
+    exam_moment = spec.start + timedelta(weeks=spec.n_weeks)
+    exam_ability: dict[str, dict[str, float]] = {}
     for student in students:
         gain: dict[str, float] = {}
         last_practice: dict[str, datetime] = {}
@@ -211,4 +224,10 @@ def generate_cohort(spec: CohortSpec, items: Sequence[SyntheticItem]) -> Synthet
                         gain[comp] = decayed + spec.gain_per_answer * (spec.max_gain - decayed)
                         last_practice[comp] = moment
                         moment += timedelta(seconds=seconds + float(rng.uniform(2.0, 20.0)))
-    return SyntheticCohort(spec=spec, students=tuple(students), answers=tuple(answers))
+        # Reads no random numbers, so adding it left every generated answer unchanged.
+        exam_ability[student.key] = {
+            comp: student.ability[comp] + (gain.get(comp, 0.0) * 0.5 ** (
+                (exam_moment - last_practice[comp]).total_seconds() / 86400.0 / half_life)
+                if comp in last_practice else 0.0)
+            for comp in competencies}
+    return SyntheticCohort(spec=spec, students=tuple(students), answers=tuple(answers), exam_ability=exam_ability)
