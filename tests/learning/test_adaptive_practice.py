@@ -52,3 +52,12 @@ def test_empty_bank_shows_the_empty_page(client, student, outline):
     client.force_login(student)
     response = client.get("/practice/")
     assert response.status_code == 200 and response.templates[0].name == "learning/practice_empty.html"
+
+
+def test_the_student_can_contest_the_choice_from_the_question_page(client, student, item):
+    client.force_login(student)
+    html = client.get("/practice/", follow=True).content.decode()
+    decision = AuditRecord.objects.get(action="practice.next_question", actor=student)
+    assert f"/contests/new/?decision={decision.pk}" in html
+    form = client.get(f"/contests/new/?decision={decision.pk}")
+    assert form.status_code == 200

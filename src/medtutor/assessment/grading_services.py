@@ -278,6 +278,7 @@ class ShortView:
     references: tuple[str, ...] = ()
     grader: str = ""
     review_reason: str = ""
+    decision_id: int | None = None  # the grade's audit record: what a student contests
 
     @property
     def score_label(self) -> str:
@@ -305,7 +306,8 @@ def short_view(attempt: Attempt, ai: AttemptItem) -> ShortView | None:
         matched=tuple(p for p in points if p.get("matched")), missed=tuple(p for p in points if not p.get("matched")),
         references=question_for(ai.item_version).references,
         grader=f"{response.grader_name} {response.grader_version}".strip(),
-        review_reason=response.review_reason if response.status == GradeStatus.OVERRIDDEN else "")
+        review_reason=response.review_reason if response.status == GradeStatus.OVERRIDDEN else "",
+        decision_id=response.decision_id)
 
 
 def scored_choice(ai: AttemptItem) -> tuple[int | None, int | None]:

@@ -16,12 +16,12 @@ from medtutor.learning import practice, services
 @roles_required(STUDENT)
 def practice_next(request: HttpRequest) -> HttpResponse:
     """The next question chosen for this student; the reason travels with it to the question page."""
-    competency = Competency.objects.filter(code=request.GET.get("competency", "")).first()
+    competency = Competency.objects.for_students().filter(code=request.GET.get("competency", "")).first()
     chosen = practice.choose_question(request.user, within=competency)
     if chosen is None:
         return render(request, "learning/practice_empty.html", {"competency": competency})
     item, choice, record = chosen
-    request.session["practice_why"] = {"item": item.pk, "reason": choice.reason, "decision": record.seq,
+    request.session["practice_why"] = {"item": item.pk, "reason": choice.reason, "decision": record.seq, "decision_pk": record.pk,
                                        "predicted": round(choice.predicted_success * 100)}
     url = f"/practice/{item.pk}/"
     return redirect(url + (f"?competency={competency.code}" if competency else ""))
@@ -30,7 +30,7 @@ def practice_next(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @roles_required(STUDENT)
 def practice_item(request: HttpRequest, item_id: int) -> HttpResponse:
-    practice_competency = Competency.objects.filter(code=request.GET.get("competency", "")).first()
+    practice_competency = Competency.objects.for_students().filter(code=request.GET.get("competency", "")).first()
     competency_code = practice_competency.code if practice_competency else ""
     if request.method == "POST":
         try:
