@@ -627,6 +627,7 @@ def bench_exam_load(
     databases: Annotated[str, typer.Option(help="Comma-separated: sqlite, postgresql.")] = "sqlite,postgresql",
     seed: Annotated[int, typer.Option(help="Seed of the simulated students.")] = 0,
     start_over_http: Annotated[bool, typer.Option("--start-over-http", help="Students also start their attempts over HTTP during the ramp (the exam-start storm); by default attempts are started in setup.")] = False,
+    redis_url: Annotated[str, typer.Option(help="Redis for the PostgreSQL run's sessions and cache, as deployed; '' or unreachable: without.")] = "redis://127.0.0.1:6379/0",
 ) -> None:
     """Autosave load over HTTP on a real gunicorn: req/s, p50/p95/p99 and answers lost, SQLite beside PostgreSQL."""
     from medtutor.assessment.loadtest import LoadConfig, format_report, run_exam_load
@@ -639,7 +640,7 @@ def bench_exam_load(
     config = LoadConfig(students=students, duration=duration, interval=interval, workers=workers, seed=seed,
                         start_over_http=start_over_http)
     try:
-        results = run_exam_load(config, chosen, log=lambda line: typer.echo(line, err=True))
+        results = run_exam_load(config, chosen, log=lambda line: typer.echo(line, err=True), redis_url=redis_url)
     except RuntimeError as error:
         fail(str(error), code=2)
     for line in format_report(results, config):
