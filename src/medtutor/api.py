@@ -227,9 +227,10 @@ def me(request: HttpRequest):
 @router.get("/competencies", response=list[CompetencyOut], tags=["content"])
 def competencies(request: HttpRequest):
     require_role(request, *EVERYONE)
+    outline = Competency.objects if has_role(request.auth, *AUTHORS) else Competency.objects.for_students()
     return [{"code": c.code, "name": c.name, "parent": c.parent.code if c.parent else None, "kind": c.kind,
              "weight": c.weight, "objectives": [{"code": o.code, "text": o.text} for o in c.objectives.all()]}
-            for c in Competency.objects.select_related("parent").prefetch_related("objectives")]
+            for c in outline.select_related("parent").prefetch_related("objectives")]
 
 
 @router.get("/items", response=list[ItemFull], tags=["content"])
@@ -243,7 +244,8 @@ def list_items(request: HttpRequest, filters: Query[ItemFilters]):
 @router.get("/items/{item_id}", response={200: ItemFull | ItemPublic}, tags=["content"])
 def get_item(request: HttpRequest, item_id: int):
     require_role(request, *EVERYONE)
-    item = _item_query().prefetch_related("tags").filter(pk=item_id).first()
+    items = _item_query() if has_role(request.auth, *AUTHORS) else _item_query().for_students()
+    item = items.prefetch_related("tags").filter(pk=item_id).first()
     if item is None:
         raise HttpError(404, f"there is no question {item_id}")
     if has_role(request.auth, *AUTHORS):

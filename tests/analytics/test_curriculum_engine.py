@@ -121,3 +121,19 @@ def test_totals_fold_active_days():
     u = Totals(1, 1, 5, 0b10)
     u.merge(t)
     assert (u.answers, u.active_days, u.day_mask) == (4, 3, 0b1000011)
+
+
+def test_group_counts_distinct_students_and_sums():
+    import numpy as np
+
+    from medtutor.analytics.engine.grouping import group
+
+    rows = np.array([0, 0, 1, 1, 1])
+    cols = np.array([2, 2, 0, 2, 2])
+    learners = np.array([7, 7, 7, 8, 9])
+    values = np.array([[1, 1], [2, 0], [3, 3], [4, 1], [5, 5]])
+    found = {key: (n, sums) for key, n, sums in group([rows, cols], learners, values)}
+    assert found == {(0, 2): (1, (3, 1)), (1, 0): (1, (3, 3)), (1, 2): (2, (9, 6))}
+    assert group([np.array([], dtype=int)], np.array([], dtype=int), np.zeros((0, 2))) == []
+    with pytest.raises(ValueError):
+        group([np.array([-1])], np.array([1]), np.array([[1]]))

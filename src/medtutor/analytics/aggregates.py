@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 
 from medtutor.analytics.engine.curriculum import Cell, Totals, item_statistics, pool_items
@@ -467,18 +468,6 @@ def snapshot() -> dict[str, list[tuple]]:
 
 # --- a cohort's rows, read once per page -----------------------------------------------------------------
 
-@dataclass(frozen=True)
-class CohortRows:
-    """A cohort's pre-aggregated rows as integer arrays (-1 for a missing competency/discipline/root).
-
-    competency: learner, competency, discipline, answers, correct, seconds
-    weeks: learner, week (date ordinal), whole (1/0), root, answers, correct, seconds, active days
-    """
-
-    competency: Any
-    weeks: Any
-
-
 def _fetch(qs: Any, fields: list[str]) -> list[tuple]:
     """values_list rows straight from the cursor (a dashboard reads tens of thousands of them)."""
     from django.db import connection
@@ -494,19 +483,21 @@ def _day(value: Any) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else _as_date(value)
 
 
-def cohort_rows(learner_ids: Any, *, by_root: bool) -> CohortRows:
-    """The rows of the students in `learner_ids` (a queryset of ids); per-system week rows only when asked."""
-    import numpy as np
+def competency_rows(learner_ids: Any) -> np.ndarray:
+    """Columns: learner, competency, discipline (-1: none), answers, correct, seconds."""
+    missing = Value(-1)
+    rows = _fetch(LearnerCompetencyTotal.objects.filter(learner_id__in=learner_ids).annotate(
+        c=Coalesce("competency_id", missing), d=Coalesce("discipline_id", missing)),
+        ["learner_id", "c", "d", "answers", "correct", "seconds"])
+    return np.array(rows, dtype=np.int64).reshape(-1, 6)
 
-    competency = _fetch(LearnerCompetencyTotal.objects.filter(learner_id__in=learner_ids),
-                        ["learner_id", "competency_id", "discipline_id", "answers", "correct", "seconds"])
-    weeks_qs = LearnerWeekTotal.objects.filter(learner_id__in=learner_ids)
+
+def week_rows(learner_ids: Any, *, by_root: bool) -> np.ndarray:
+    """Columns: learner, week (date ordinal), whole (1/0), root (-1: none), answers, correct, seconds,
+    active days; the per-system rows only when asked."""
+    qs = LearnerWeekTotal.objects.filter(learner_id__in=learner_ids).annotate(r=Coalesce("root_id", Value(-1)))
     if not by_root:
-        weeks_qs = weeks_qs.filter(whole=True)
-    weeks = _fetch(weeks_qs, ["learner_id", "week", "whole", "root_id", "answers", "correct", "seconds",
-                              "active_days"])
-    comp = np.array([(r[0], -1 if r[1] is None else r[1], -1 if r[2] is None else r[2], r[3], r[4], r[5])
-                     for r in competency], dtype=np.int64).reshape(-1, 6)
-    week = np.array([(r[0], _day(r[1]).toordinal(), int(bool(r[2])), -1 if r[3] is None else r[3], r[4], r[5], r[6],
-                      r[7]) for r in weeks], dtype=np.int64).reshape(-1, 8)
-    return CohortRows(comp, week)
+        qs = qs.filter(whole=True)
+    rows = _fetch(qs, ["learner_id", "week", "whole", "r", "answers", "correct", "seconds", "active_days"])
+    ordinals = {w: _day(w).toordinal() for w in {r[1] for r in rows}}
+    return np.array([(r[0], ordinals[r[1]], *r[2:]) for r in rows], dtype=np.int64).reshape(-1, 8)

@@ -24,6 +24,26 @@ class CompetencyKind(models.TextChoices):
     TOPIC = "topic", "Topic"
 
 
+def staff_only_competency_ids() -> list[int]:
+    """Ids of the staff-only competencies and of every node below one (a child's code starts with its
+    parent's code and a dot, so a topic added later under a staff-only root is hidden too).
+    One small query when nothing is staff-only, two otherwise."""
+    codes = list(Competency.objects.filter(staff_only=True).values_list("code", flat=True))
+    if not codes:
+        return []
+    under = models.Q()
+    for code in codes:
+        under |= models.Q(code=code) | models.Q(code__startswith=code + ".")
+    return list(Competency.objects.filter(under).values_list("pk", flat=True))
+
+
+class CompetencyQuerySet(models.QuerySet["Competency"]):
+    def for_students(self) -> CompetencyQuerySet:
+        """Without staff-only competencies and their descendants: what a student may see or be given."""
+        hidden = staff_only_competency_ids()
+        return self.exclude(pk__in=hidden) if hidden else self
+
+
 class Competency(models.Model):
     """A node of the competency outline: an organ system at the root, topics below it."""
 
@@ -32,6 +52,12 @@ class Competency(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     kind = models.CharField(max_length=16, choices=CompetencyKind.choices, default=CompetencyKind.TOPIC)
     weight = models.FloatField(default=1.0)
+    staff_only = models.BooleanField(
+        default=False,
+        help_text="For faculty and administrators only (e.g. faculty training): students never see this "
+                  "competency, anything below it, or its items and cards.")
+
+    objects = CompetencyQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -81,6 +107,11 @@ class ItemKind(models.TextChoices):
 class ItemQuerySet(models.QuerySet["Item"]):
     def active(self) -> ItemQuerySet:
         return self.filter(retired_at__isnull=True, current_version__isnull=False)
+
+    def for_students(self) -> ItemQuerySet:
+        """Without the items of staff-only competencies (and of their descendants)."""
+        hidden = staff_only_competency_ids()
+        return self.exclude(competency_id__in=hidden) if hidden else self
 
     def in_competency(self, competency: Competency) -> ItemQuerySet:
         return self.filter(
@@ -185,6 +216,11 @@ class CardQuerySet(models.QuerySet["Card"]):
         """Cards of the bank, without the personal cards students made for themselves
         (learning.PersonalCard owns those; they never appear in counts or exports)."""
         return self.filter(personal_owner__isnull=True)
+
+    def for_students(self) -> CardQuerySet:
+        """Without the cards of staff-only competencies (and of their descendants)."""
+        hidden = staff_only_competency_ids()
+        return self.exclude(competency_id__in=hidden) if hidden else self
 
 
 class Card(models.Model):

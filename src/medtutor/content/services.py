@@ -209,6 +209,8 @@ def _upsert_discipline(record: rec.DisciplineRecord, resolver: _Resolver, summar
 def _upsert_competency(record: rec.CompetencyRecord, resolver: _Resolver, summary: ImportSummary) -> None:
     parent = resolver.competencies.get(record.parent) if record.parent else None
     values = {"name": record.name, "parent": parent, "kind": record.kind, "weight": record.weight}
+    if record.staff_only is not None:  # not stated: a new node is for everyone, an existing one keeps its flag
+        values["staff_only"] = record.staff_only
     existing = resolver.competencies.get(record.code)
     if existing is None:
         existing = Competency.objects.create(code=record.code, **values)
@@ -407,7 +409,8 @@ def export_bundle(items: Iterable[Item] | None = None, *, include_outline: bool 
         competencies = tuple(
             rec.CompetencyRecord(
                 code=c.code, name=c.name, parent=c.parent.code if c.parent else None, kind=c.kind, weight=c.weight,
-                objectives=tuple(rec.ObjectiveRecord(o.code, o.text) for o in c.objectives.all()))
+                objectives=tuple(rec.ObjectiveRecord(o.code, o.text) for o in c.objectives.all()),
+                staff_only=True if c.staff_only else None)
             for c in Competency.objects.select_related("parent").prefetch_related("objectives"))
     cards: tuple[rec.CardRecord, ...] = ()
     if include_cards:

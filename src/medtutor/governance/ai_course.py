@@ -4,8 +4,9 @@
   (markdown-it, raw HTML shown as text, as model cards are). A lesson's first `# ` heading is its title;
   a line `minutes: N` gives its reading time.
 - Questions: single-best-answer items with per-option explanations under the competency `faculty-ai`
-  (course.jsonl in the same folder, medtutor's JSON Lines format, imported like any content). Its root
-  weight is 0 so students' blueprints and study plans ignore it.
+  (course.jsonl in the same folder, medtutor's JSON Lines format, imported like any content). The
+  competency and its topics are staff-only (Competency.staff_only): students never see them or their
+  items in practice, cards, plans or dashboards. Its root weight stays 0 as well.
 - Quiz: an assessment Exam in tutor mode over those items, assigned to a staff-only cohort so students
   never see it. Exam attempts in the assessment app are for students (they feed item statistics and
   learner models), so staff take the quiz here (QuizAttempt): same items, same per-option
@@ -31,7 +32,7 @@ from markdown_it import MarkdownIt
 
 from medtutor.assessment.engine.shuffle import attempt_seed, displayed_index, option_order, original_index
 from medtutor.assessment.models import Exam, ExamBuild, ExamMode
-from medtutor.content.models import Item, ItemVersion
+from medtutor.content.models import Competency, Item, ItemVersion
 from medtutor.core import clock
 from medtutor.core.audit import record_action
 from medtutor.core.errors import InvalidInput, NotFound, PermissionDenied
@@ -340,6 +341,21 @@ class CourseLoaded:
     items_added: int
 
 
+def _make_staff_only() -> int:
+    """Hide the course's competency and everything below it from students; only rows not yet hidden are
+    written (and audited), so loading again changes nothing. The number of rows changed."""
+    course = Competency.objects.filter(code=COMPETENCY).first()
+    if course is None:
+        return 0
+    visible = Competency.objects.filter(course.subtree_codes_filter(), staff_only=False)
+    codes = sorted(visible.values_list("code", flat=True))
+    if codes:
+        visible.update(staff_only=True)
+        record_action(None, "ai_course.staff_only", subject=("content.competency", COMPETENCY),
+                      data={"competencies": codes})
+    return len(codes)
+
+
 def load_course(folder: Path | None = None, *, progress: Any = None) -> CourseLoaded:
     """Import the course's competency, objectives and items, and make sure its quiz exam holds them all.
 
@@ -362,6 +378,7 @@ def load_course(folder: Path | None = None, *, progress: Any = None) -> CourseLo
     with transaction.atomic():
         summary = content.import_bundle(bundle, actor=None, filename="ai-course/course.jsonl", fmt="medtutor",
                                         progress=progress)
+        _make_staff_only()
         cohort, _ = Cohort.objects.get_or_create(
             code=STAFF_COHORT, defaults={"name": "Staff only: AI in medical education course"})
         quiz = CourseQuiz.objects.filter(course=COURSE).select_related("exam").first()

@@ -17,7 +17,7 @@ from importlib.metadata import version as package_version
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 
-from medtutor.content.models import Card, CardKind, Competency
+from medtutor.content.models import Card, CardKind, Competency, staff_only_competency_ids
 from medtutor.core import clock
 from medtutor.core.audit import record_action, record_decision
 from medtutor.core.errors import DomainError, InvalidInput, NotFound
@@ -50,8 +50,8 @@ class Conflict(DomainError):
 # --- what a student may see -----------------------------------------------------------------------
 
 def visible_cards(learner) -> QuerySet[Card]:
-    """Shared cards plus this student's personal cards (never another student's)."""
-    return Card.objects.filter(Q(personal_owner__isnull=True) | Q(personal_owner__learner=learner))
+    """Shared cards plus this student's personal cards (never another student's), without staff-only ones."""
+    return Card.objects.for_students().filter(Q(personal_owner__isnull=True) | Q(personal_owner__learner=learner))
 
 
 def _valid_id(value: object) -> bool:
@@ -68,8 +68,10 @@ def _visible_card(learner, card_id: int) -> Card:
 
 
 def _states(learner) -> QuerySet[CardState]:
-    return CardState.objects.for_learner(learner.pk).filter(
+    states = CardState.objects.for_learner(learner.pk).filter(
         Q(card__personal_owner__isnull=True) | Q(card__personal_owner__learner=learner))
+    hidden = staff_only_competency_ids()  # cards reviewed before their competency became staff-only
+    return states.exclude(card__competency_id__in=hidden) if hidden else states
 
 
 def new_client_seq() -> str:
@@ -246,7 +248,7 @@ def memory_params(learner) -> MemoryParams:
 
 
 def _importance_by_code() -> dict[str, float]:
-    roots = {c.code: c.weight for c in Competency.objects.filter(parent__isnull=True)}
+    roots = {c.code: c.weight for c in Competency.objects.for_students().filter(parent__isnull=True)}
     return roots
 
 

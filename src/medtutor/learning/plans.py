@@ -35,13 +35,13 @@ PREVIEW_DAYS = 14
 # --- blueprint -----------------------------------------------------------------------------------
 
 def outline_weights() -> dict[str, float]:
-    """Organ system (root competency) code -> the outline's blueprint weight."""
+    """Organ system (root competency) code -> the outline's blueprint weight (student-visible systems only)."""
     return {code: float(weight) for code, weight in
-            Competency.objects.filter(parent__isnull=True).order_by("code").values_list("code", "weight")}
+            Competency.objects.for_students().filter(parent__isnull=True).order_by("code").values_list("code", "weight")}
 
 
 def system_names() -> dict[str, str]:
-    return dict(Competency.objects.filter(parent__isnull=True).values_list("code", "name"))
+    return dict(Competency.objects.for_students().filter(parent__isnull=True).values_list("code", "name"))
 
 
 def system_weights(study_plan: StudyPlan | None) -> dict[str, float]:
@@ -55,8 +55,9 @@ def system_weights(study_plan: StudyPlan | None) -> dict[str, float]:
 
 def topics_by_system() -> dict[str, list[tuple[str, str]]]:
     """Root code -> [(topic code, topic name)]; a system without topics stands for itself."""
-    roots = list(Competency.objects.filter(parent__isnull=True).order_by("code").values_list("code", "name"))
-    below = list(Competency.objects.filter(parent__isnull=False).order_by("code").values_list("code", "name"))
+    visible = Competency.objects.for_students()
+    roots = list(visible.filter(parent__isnull=True).order_by("code").values_list("code", "name"))
+    below = list(visible.filter(parent__isnull=False).order_by("code").values_list("code", "name"))
     result: dict[str, list[tuple[str, str]]] = {}
     for root, name in roots:
         topics = [(code, topic) for code, topic in below if code.startswith(root + ".")]

@@ -65,7 +65,7 @@ def _uncertainty(p: float, n: int) -> float:
 
 
 def _root_weights() -> dict[str, float]:
-    return dict(Competency.objects.filter(parent__isnull=True).values_list("code", "weight"))
+    return dict(Competency.objects.for_students().filter(parent__isnull=True).values_list("code", "weight"))
 
 
 def _system_of(code: str) -> str:
@@ -80,7 +80,8 @@ def choose_question(learner, *, within: Competency | None = None, now: datetime 
     mastery = topic_mastery(learner)
     states = {code: CompetencyState(m.mastery, m.uncertainty, m.last_practised_at) for code, m in mastery.items()}
     weights = _root_weights()
-    items = Item.objects.active().filter(kind=ItemKind.SINGLE).order_by()
+    # Practice is for students: staff-only content (faculty training) is never in the pool.
+    items = Item.objects.active().for_students().filter(kind=ItemKind.SINGLE).order_by()
     topic_codes = dict(Competency.objects.filter(
         Exists(items.filter(competency=OuterRef("pk")))).values_list("pk", "code"))
     if within is not None:

@@ -29,9 +29,11 @@ def new_client_token() -> str:
 
 
 def answerable_version(item_id: int, version_id: int | None = None) -> ItemVersion:
-    """The version to show (or that was shown): the current one unless a specific one is named."""
+    """The version to show (or that was shown): the current one unless a specific one is named.
+
+    Practice is for students, so a staff-only item is reported as absent, like an unknown one."""
     try:
-        item = Item.objects.active().get(pk=item_id)
+        item = Item.objects.active().for_students().get(pk=item_id)
     except (Item.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"there is no question {item_id}") from None
     if item.kind != ItemKind.SINGLE:

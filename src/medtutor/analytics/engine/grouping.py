@@ -13,19 +13,32 @@ import numpy as np
 
 def group(keys: Sequence[np.ndarray], learners: np.ndarray, values: np.ndarray
           ) -> list[tuple[tuple[int, ...], int, tuple[int, ...]]]:
-    """For each distinct combination of `keys` (integer codes, one array per key, one entry per row):
-    (the key tuple, the number of distinct learners, the column sums of `values`)."""
+    """For each distinct combination of `keys` (non-negative integer codes, one array per key, one entry
+    per row): (the key tuple, the number of distinct learners, the column sums of `values`)."""
+    learners = np.asarray(learners, dtype=np.int64)
     n = len(learners)
     if n == 0:
         return []
-    stacked = np.stack([np.asarray(k, dtype=np.int64) for k in keys], axis=1)
-    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    columns = [np.asarray(k, dtype=np.int64) for k in keys]
+    if any(len(c) and c.min() < 0 for c in columns):
+        raise ValueError("group keys must be non-negative codes")
+    radix = [int(c.max()) + 1 for c in columns]
+    combined = np.zeros(n, dtype=np.int64)
+    for c, r in zip(columns, radix, strict=True):
+        combined = combined * r + c
+    present, inverse = np.unique(combined, return_inverse=True)
     inverse = inverse.ravel()
     values = np.asarray(values, dtype=np.int64).reshape(n, -1)
-    sums = np.stack([np.bincount(inverse, weights=values[:, j], minlength=len(uniq)) for j in range(values.shape[1])],
-                    axis=1)
-    span = int(learners.max()) + 1 if n else 1
-    pairs = np.unique(inverse.astype(np.int64) * span + np.asarray(learners, dtype=np.int64))
-    distinct = np.bincount(pairs // span, minlength=len(uniq))
-    return [(tuple(int(v) for v in uniq[i]), int(distinct[i]), tuple(int(round(v)) for v in sums[i]))
-            for i in range(len(uniq))]
+    sums = np.stack([np.bincount(inverse, weights=values[:, j], minlength=len(present))
+                     for j in range(values.shape[1])], axis=1)
+    span = int(learners.max()) + 1
+    pairs = np.unique(inverse.astype(np.int64) * span + learners)
+    distinct = np.bincount(pairs // span, minlength=len(present))
+    out = []
+    for i, code in enumerate(present.tolist()):
+        parts = []
+        for r in reversed(radix):
+            code, part = divmod(code, r)
+            parts.append(part)
+        out.append((tuple(reversed(parts)), int(distinct[i]), tuple(int(round(v)) for v in sums[i])))
+    return out

@@ -14,8 +14,11 @@ def _line(obj: dict[str, Any]) -> str:
 
 
 def _competency(c: CompetencyRecord) -> dict[str, Any]:
-    return {"type": "competency", "code": c.code, "name": c.name, "parent": c.parent, "kind": c.kind,
-            "weight": c.weight, "objectives": [{"code": o.code, "text": o.text} for o in c.objectives]}
+    obj = {"type": "competency", "code": c.code, "name": c.name, "parent": c.parent, "kind": c.kind,
+           "weight": c.weight, "objectives": [{"code": o.code, "text": o.text} for o in c.objectives]}
+    if c.staff_only is not None:
+        obj["staff_only"] = c.staff_only
+    return obj
 
 
 def _item(i: ItemRecord) -> dict[str, Any]:

@@ -180,6 +180,15 @@ class Fields:
             return default
         return float(value)
 
+    def optional_flag(self, name: str) -> bool | None:
+        value = self._get(name, False)
+        if value is None:
+            return None
+        if not isinstance(value, bool):
+            self.issue(f"must be true or false, not {json_type(value)}", name)
+            return None
+        return value
+
     def text_list(self, name: str) -> tuple[str, ...]:
         value = self._get(name, False)
         if value is None:

@@ -21,7 +21,7 @@ from .validation import build_bundle
 ITEM_FIELDS = {"type", "id", "stem", "lead_in", "options", "key", "kind", "answers", "explanation",
                "competency", "discipline", "objective", "tags", "difficulty", "source", "licence", "image"}
 CARD_FIELDS = {"type", "id", "kind", "front", "back", "competency", "tags", "item"}
-COMPETENCY_FIELDS = {"type", "code", "name", "parent", "kind", "weight", "objectives"}
+COMPETENCY_FIELDS = {"type", "code", "name", "parent", "kind", "weight", "objectives", "staff_only"}
 DISCIPLINE_FIELDS = {"type", "code", "name"}
 TYPES = ("discipline", "competency", "item", "card")
 
@@ -142,5 +142,6 @@ def _competency(obj: dict[str, Any], issues: list[ImportIssue], line: int | None
         kind=f.text("kind", required=True),
         weight=f.number("weight", default=1.0),
         objectives=tuple(objectives),
+        staff_only=f.optional_flag("staff_only"),
         line=line,
     )

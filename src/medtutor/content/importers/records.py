@@ -41,6 +41,9 @@ class CompetencyRecord:
     kind: str  # "system" (root) or "topic"
     weight: float = 1.0
     objectives: tuple[ObjectiveRecord, ...] = ()
+    # True: for faculty and administrators only; None: not stated (a new node is for everyone, an
+    # existing one keeps its setting, so re-importing an older file never shows staff content to students).
+    staff_only: bool | None = None
     # Provenance only: excluded from equality so round trips compare content.
     line: int | None = field(default=None, compare=False)
 

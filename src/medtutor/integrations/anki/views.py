@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from medtutor.content.models import Competency
 from medtutor.core.errors import InvalidInput
-from medtutor.core.permissions import EVERYONE, roles_required
+from medtutor.core.permissions import AUTHORS, EVERYONE, has_role, roles_required
 from medtutor.integrations.anki import services
 from medtutor.integrations.anki.apkg import MAX_APKG_BYTES
 
@@ -25,6 +25,11 @@ class DeckUploadForm(forms.Form):
         if upload.size > MAX_APKG_BYTES:
             raise forms.ValidationError(f"the deck is larger than {MAX_APKG_BYTES // 1024**2} MB")
         return upload
+
+
+def _outline(user):
+    """Students choose among the competencies they may see (no staff-only ones)."""
+    return Competency.objects.all() if has_role(user, *AUTHORS) else Competency.objects.for_students()
 
 
 @require_http_methods(["GET", "POST"])
@@ -44,7 +49,7 @@ def anki(request: HttpRequest) -> HttpResponse:
     status = 400 if problem or (request.method == "POST" and not form.is_valid()) else 200
     return render(request, "integrations/anki.html", {
         "form": form, "problem": problem, "result": result,
-        "competencies": Competency.objects.filter(parent__isnull=True).order_by("code"),
+        "competencies": _outline(request.user).filter(parent__isnull=True).order_by("code"),
         "exportable": services.cards_to_export(request.user).count(),
     }, status=status)
 
@@ -52,7 +57,7 @@ def anki(request: HttpRequest) -> HttpResponse:
 @roles_required(*EVERYONE)
 def anki_export(request: HttpRequest) -> HttpResponse:
     code = request.GET.get("competency", "")
-    competency = Competency.objects.filter(code=code).first() if code else None
+    competency = _outline(request.user).filter(code=code).first() if code else None
     if code and competency is None:
         return render(request, "web/error.html", {"status": 400, "message": f"There is no competency '{code[:60]}'."},
                       status=400)
