@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 from datetime import UTC, datetime
 
 import pytest
@@ -160,6 +161,8 @@ def test_a_student_sees_only_their_own_flag_in_plain_words(client, setup):
     assert f"{round(flag.probability * 100)}%" in html
     assert "prediction, not a judgement" in html and reverse("transparency") in html
     assert other.student.name not in html and pseudonym(other.student_id) not in html
+    decision = AuditRecord.objects.get(seq=flag.audit_seq)
+    assert f"/contests/new/?decision={decision.pk}" in html  # the flag can be contested from here
     # the students' pages are for students only
     assert client.get(reverse("early_warning_cohort", args=[target.pk])).status_code == 403
 

@@ -60,6 +60,7 @@ from medtutor.analytics.models import (
 from medtutor.analytics.synthetic_services import SYNTHETIC_PREFIX
 from medtutor.core import audit, clock
 from medtutor.core.errors import InvalidInput
+from medtutor.core.models import AuditRecord
 
 MODEL_NAME = atrisk.MODEL_NAME  # "early-warning-gbm"
 MODEL_VERSION = f"{atrisk.MODEL_VERSION}+activity-1"  # the OULAD model's recipe on medtutor activity features
@@ -575,6 +576,11 @@ def student_flags(user: Any) -> list[EarlyWarningFlag]:
         flag = run.flags.filter(student=user).prefetch_related("decisions").first()
         if flag is not None:
             flags.append(flag)
+    # The flag's AI decision in the audit log: what the student contests.
+    records = dict(AuditRecord.objects.filter(seq__in=[f.audit_seq for f in flags if f.audit_seq])
+                   .values_list("seq", "pk"))
+    for flag in flags:
+        flag.decision_record_id = records.get(flag.audit_seq)
     return sorted(flags, key=lambda f: f.run.created_at, reverse=True)
 
 
