@@ -99,8 +99,8 @@ def test_a_staff_item_is_404_to_a_student_like_an_unknown_one(client, student, s
     posted = client.post(f"/practice/{staff_item.pk}/", {"choice": "0", "version": staff_item.current_version_id,
                                                           "client_token": "tok-staff-1"})
     assert posted.status_code == 404
-    api = client.post(f"/api/v1/items/{staff_item.pk}/answers", data=json.dumps({"choice": 0, "client_token": "api-token-2"}),
-                      content_type="application/json")
+    api = client.post(f"/api/v1/items/{staff_item.pk}/answers", content_type="application/json",
+                      data=json.dumps({"choice": 0, "client_token": "api-token-2"}))
     assert api.status_code == 404
     assert client.get(f"/api/v1/items/{staff_item.pk}").status_code == 404
     assert not ItemResponse.objects.exists()

@@ -36,8 +36,8 @@ PREVIEW_DAYS = 14
 
 def outline_weights() -> dict[str, float]:
     """Organ system (root competency) code -> the outline's blueprint weight (student-visible systems only)."""
-    return {code: float(weight) for code, weight in
-            Competency.objects.for_students().filter(parent__isnull=True).order_by("code").values_list("code", "weight")}
+    roots = Competency.objects.for_students().filter(parent__isnull=True).order_by("code")
+    return {code: float(weight) for code, weight in roots.values_list("code", "weight")}
 
 
 def system_names() -> dict[str, str]:
