@@ -413,7 +413,7 @@ def bench_analytics(
     answers: Annotated[int, typer.Option(help="At least this many answers (the weeks are chosen to reach it).")] = 1_000_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic cohort.")] = 8,
     renders: Annotated[int, typer.Option(help="Timed renders of each page with the pre-aggregates.")] = 20,
-    baseline_renders: Annotated[int, typer.Option(help="Timed renders of each page from raw answers.")] = 5,
+    baseline_renders: Annotated[int, typer.Option(help="Timed renders of each page from raw answers.")] = 3,
     early_warning: Annotated[bool, typer.Option("--early-warning/--no-early-warning", help="Also train the early-warning model on an earlier synthetic cohort and report its AUC.")] = True,
 ) -> None:
     """Cohort dashboard and curriculum page render p50/p95 on a large synthetic cohort, pre-aggregated vs raw."""
@@ -479,7 +479,7 @@ def bench_outbreak(
 def bench_kt(
     train: Annotated[list[Path], typer.Option("--train", help="Training file(s): DKVMN 3-line format or assist2009_pid CSV.", exists=True, dir_okay=False)],
     test: Annotated[Optional[list[Path]], typer.Option("--test", help="Test file(s), same format; when left out, 20% of the training students are held out.", exists=True, dir_okay=False)] = None,
-    models: Annotated[str, typer.Option(help="Comma-separated: bkt, irt, lr, gbm, ens (GBM+LR).")] = "bkt,irt,lr,gbm,ens",
+    models: Annotated[str, typer.Option(help="Comma-separated: bkt, irt, lr, gbm, ens (GBM+LR); with torch (extra 'ml') also dkt (GRU) and ens+dkt (DKT stacked with GBM+LR).")] = "bkt,irt,lr,gbm,ens",
     pybkt: Annotated[bool, typer.Option("--pybkt/--no-pybkt", help="Also run pyBKT on the same split.")] = True,
     pybkt_max_rows: Annotated[int, typer.Option(help="pyBKT (slow: about 3 ms per training row) runs on random skills with about this many training rows, beside our BKT on the same rows; 0 = all skills.")] = 15000,
     seed: Annotated[int, typer.Option(help="Seed for model fitting and inner splits.")] = 0,

@@ -72,4 +72,7 @@ def test_opted_out_and_deleted_students_count_nowhere(client, cohort, faculty, a
     client.force_login(faculty)
     assert client.get(reverse("cohort_student", args=[cohort.pk, opted.pk])).status_code == 404
     assert client.get(reverse("cohort_student", args=[cohort.pk, students[2].pk])).status_code == 200
+    listing = client.get(reverse("cohort_students", args=[cohort.pk])).content.decode()
+    assert listing.count("opted out of analytics") == 1   # the deleted student left the cohort
+    assert reverse("cohort_student", args=[cohort.pk, opted.pk]) not in listing
     assert not LearnerCompetencyTotal.objects.filter(learner__in=[opted, deleted]).exists()

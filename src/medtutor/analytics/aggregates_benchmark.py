@@ -155,7 +155,7 @@ def early_warning_auc(cohort: Any, weeks: int, seed: int, log: Callable[[str], N
 
 
 def run(database: str = DEFAULT_DATABASE, *, students: int = 5000, answers: int = 1_000_000, seed: int = SEED,
-        renders: int = 20, baseline_renders: int = 5, log: Callable[[str], None] = print,
+        renders: int = 20, baseline_renders: int = 3, log: Callable[[str], None] = print,
         with_early_warning: bool = True) -> Iterator[str]:
     url = fresh_database(database)
     log(f"fresh database {url.rsplit('/', 1)[-1]}; migrating…")

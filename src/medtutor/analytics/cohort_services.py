@@ -6,6 +6,11 @@ exported is an aggregate over at least MIN_CELL students, with complementary sup
 cell cannot be recovered from totals; a filter (one subgroup value, or one organ system) selects one
 column of a table that is suppressed for all its columns at once, so differencing two filters, or a
 filter and the whole cohort, cannot reveal a small cell either.
+
+Figures come from the pre-aggregated tables (analytics/aggregates.py, refreshed here when stale) unless
+MEDTUTOR_ANALYTICS_AGGREGATES is False, when they are computed from the raw answers (the benchmark's
+baseline); both give the same numbers. Students excluded from analytics
+(privacy.analytics_excluded_user_ids: opted out, or deleted) count nowhere.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ import io
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 from django.http import Http404
 
@@ -71,8 +77,20 @@ def pseudonym(user_id: int) -> str:
     return "p-" + hmac.new(key, f"medtutor-analytics:{user_id}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
+def excluded_ids() -> set[int]:
+    """Users analytics leave out: opted out, or deleted (governance/privacy.py)."""
+    from medtutor.governance.privacy import analytics_excluded_user_ids
+
+    return analytics_excluded_user_ids()
+
+
+def analysed_students(cohort: Cohort) -> QuerySet:
+    """The cohort's students whose data analytics may use (opted-out and deleted accounts left out)."""
+    return cohort.members.filter(role=Role.STUDENT).exclude(pk__in=excluded_ids())
+
+
 def student_ids(cohort: Cohort) -> QuerySet:
-    return cohort.members.filter(role=Role.STUDENT).values("id")
+    return analysed_students(cohort).values("id")
 
 
 def answers(cohort: Cohort) -> QuerySet:
@@ -117,8 +135,7 @@ def subgroup_options(cohort: Cohort) -> dict[str, list[str]]:
 
 
 def system_options(cohort: Cohort) -> list[str]:
-    return sorted(c for c in answers(cohort).annotate(root=ROOT_CODE).order_by().values_list("root", flat=True)
-                  .distinct() if c)
+    return _Source(cohort).systems()
 
 
 def parse_filter(cohort: Cohort, group: str = "", system: str = "") -> Filter:
@@ -203,6 +220,176 @@ def _aggregate(qs: QuerySet, row: Any, col: Any | None = None) -> dict[tuple, Ag
     return out
 
 
+class _Source:
+    """Where the figures come from: the pre-aggregated tables (read once per page, grouped in numpy),
+    or the raw answers (one SQL GROUP BY per table: the benchmark's baseline). Both give the same
+    {(row value, column value): Agg} for a dimension ("role", "root", "topic", "discipline", "week")."""
+
+    RAW = {"role": "learner__role", "root": ROOT_CODE, "topic": "item_version__item__competency__code",
+           "discipline": Coalesce("item_version__item__discipline__name", Value(NO_DISCIPLINE)),
+           "week": TruncWeek("answered_at")}
+
+    def __init__(self, cohort: Cohort, *, by_root: bool = False) -> None:
+        from medtutor.analytics import aggregates
+
+        self.pre = aggregates.enabled()
+        self.ids = student_ids(cohort)
+        self.by_root = by_root
+        self._competency: Any = None
+        self._memo: dict[tuple, dict[tuple, Agg]] = {}
+        self._weeks: Any = None
+        self._maps: tuple[dict, dict, dict] | None = None
+        if self.pre:
+            aggregates.ensure_fresh(item_stats=None)
+        else:
+            from medtutor.learning.models import ItemResponse
+
+            self.raw = ItemResponse.objects.filter(learner_id__in=self.ids)
+
+    # -- raw answers
+    def dimension(self, dim: str) -> tuple[QuerySet, Any]:
+        return self.raw, self.RAW[dim]
+
+    # -- pre-aggregates
+    @property
+    def competency(self) -> Any:
+        if self._competency is None:
+            from medtutor.analytics.aggregates import competency_rows
+
+            self._competency = competency_rows(self.ids)
+        return self._competency
+
+    @property
+    def weeks(self) -> Any:
+        if self._weeks is None:
+            from medtutor.analytics.aggregates import week_rows
+
+            self._weeks = week_rows(self.ids, by_root=self.by_root)
+        return self._weeks
+
+    def _labels(self) -> tuple[dict, dict, dict]:
+        """competency id -> code, competency id -> organ-system code (as ROOT_CODE), discipline id -> name."""
+        if self._maps is None:
+            from medtutor.content.models import Competency, Discipline
+
+            nodes = {i: (code, parent) for i, code, parent in Competency.objects.values_list("id", "code", "parent_id")}
+            code = {i: c for i, (c, _) in nodes.items()}
+            root = {}
+            for i, (c, parent) in nodes.items():
+                grand = nodes[parent][1] if parent in nodes else None
+                root[i] = code[grand] if grand in code else (code[parent] if parent in code else c)
+            self._maps = (code, root, dict(Discipline.objects.values_list("id", "name")))
+        return self._maps
+
+    def aggregate(self, dim: str, column: Any = None) -> dict[tuple, Agg]:
+        """{(row value, column value or None): Agg}; `column` is None, "system", or a {learner: value}
+        map of a subgroup attribute (students without a value are left out, as in the SQL join)."""
+        memo = (dim, column if column is None or isinstance(column, str) else id(column))
+        if memo not in self._memo:
+            self._memo[memo] = self._aggregate(dim, column)
+        return self._memo[memo]
+
+    def _aggregate(self, dim: str, column: Any) -> dict[tuple, Agg]:
+        import numpy as np
+
+        from medtutor.analytics.engine.grouping import group
+
+        code, root, discipline = self._labels()
+        if dim == "week":
+            w = self.weeks
+            w = w[w[:, 2] == (0 if column == "system" else 1)]
+            learners, values = w[:, 0], w[:, 4:7]
+            row_labels = _labelled(w[:, 1], lambda o: datetime.combine(date.fromordinal(o), time.min, tzinfo=UTC))
+            col_ids, col_map = w[:, 3], code
+        else:
+            c = self.competency
+            learners, values = c[:, 0], c[:, 3:6]
+            if dim == "role":
+                row_labels = _labelled(np.zeros(len(c), dtype=np.int64), lambda _: Role.STUDENT.value)
+            elif dim == "root":
+                row_labels = _labelled(c[:, 1], root.get)
+            elif dim == "topic":
+                row_labels = _labelled(c[:, 1], code.get)
+            else:
+                row_labels = _labelled(c[:, 2], lambda i: discipline.get(i, NO_DISCIPLINE))
+            col_ids, col_map = c[:, 1], root
+        keys = [row_labels[0]]
+        col_names: list = [None]
+        if column == "system":
+            codes, col_names = _labelled(col_ids, col_map.get)
+            keys.append(codes)
+        elif column is not None:
+            present = np.unique(learners)
+            codes, col_names = _labelled(np.searchsorted(present, learners), lambda k: column.get(int(present[k])))
+            keep = codes != (col_names.index(None) if None in col_names else -1)
+            learners, values, codes = learners[keep], values[keep], codes[keep]
+            keys = [row_labels[0][keep], codes]
+        out: dict[tuple, Agg] = {}
+        for key, n, (a, k, s) in group(keys, learners, values):
+            out[(row_labels[1][key[0]], col_names[key[1]] if len(key) > 1 else None)] = Agg(n, a, k, s)
+        return out
+
+    def per_student(self, system: str = "") -> list[dict]:
+        """Answers, correct, seconds and active days (d) per student, optionally in one organ system."""
+        if not self.pre:
+            qs = self.raw.annotate(root=ROOT_CODE).filter(root=system) if system else self.raw
+            return list(qs.values("learner").annotate(
+                a=Count("id"), c=Count("id", filter=Q(is_correct=True)), s=Coalesce(Sum("seconds_taken"), 0),
+                d=Count(TruncDate("answered_at"), distinct=True)).order_by())
+        from medtutor.analytics.engine.grouping import group
+
+        w = self.weeks
+        if system:
+            code = self._labels()[0]
+            w = w[(w[:, 2] == 0) & _labelled_is(w[:, 3], code.get, system)]
+        else:
+            w = w[w[:, 2] == 1]
+        return [{"learner": key[0], "a": a, "c": c, "s": s, "d": d}
+                for key, _, (a, c, s, d) in group([w[:, 0]], w[:, 0], w[:, 4:8])]
+
+    def distinct(self, dim: str) -> list:
+        """The dimension's values present in the cohort's answers, sorted (empty ones left out)."""
+        if self.pre:
+            return sorted({k[0] for k in self.aggregate(dim) if k[0]})
+        qs, expr = self.dimension(dim)
+        values = qs.annotate(v=F(expr) if isinstance(expr, str) else expr).order_by().values_list(
+            "v", flat=True).distinct()
+        return sorted({v for v in values if v})
+
+    def systems(self) -> list[str]:
+        """Organ systems present: a cheap query (no rows read) for filters and forms."""
+        if not self.pre:
+            return self.distinct("root")
+        from medtutor.analytics.models import LearnerCompetencyTotal
+
+        root = self._labels()[1]
+        ids = LearnerCompetencyTotal.objects.filter(learner_id__in=self.ids).order_by().values_list(
+            "competency_id", flat=True).distinct()
+        return sorted({root[i] for i in ids if i in root})
+
+
+def _labelled(ids: Any, label: Any) -> tuple[Any, list]:
+    """Integer codes for the labels of `ids` (label(id) for each distinct id), and the label list."""
+    import numpy as np
+
+    unique, inverse = np.unique(ids, return_inverse=True)
+    names: list = []
+    index: dict = {}
+    lut = np.empty(len(unique), dtype=np.int64)
+    for j, u in enumerate(unique):
+        name = label(int(u))
+        if name not in index:
+            index[name] = len(names)
+            names.append(name)
+        lut[j] = index[name]
+    return lut[inverse.ravel()] if len(unique) else np.zeros(0, dtype=np.int64), names
+
+
+def _labelled_is(ids: Any, label: Any, wanted: str) -> Any:
+    codes, names = _labelled(ids, label)
+    return codes == (names.index(wanted) if wanted in names else -1)
+
+
 @dataclass
 class Table:
     rows: list[Row]
@@ -215,7 +402,9 @@ class _Context:
     def __init__(self, cohort: Cohort, filt: Filter) -> None:
         self.cohort = cohort
         self.filter = filt
-        self.qs = answers(cohort)
+        self.source = _Source(cohort, by_root=bool(filt.system))
+        self._cache: dict[tuple, dict[tuple, Agg]] = {}
+        self._subgroup_of: dict[int, str] = {}
         self.columns: list[str] = []
         self.col_expr: Any = None
         self.col_hidden: list[bool] = []
@@ -224,13 +413,12 @@ class _Context:
             self.columns = [*values, NOT_RECORDED]
             # values() reuses the join of this filter: one row per answer, the learner's value of the attribute
             self.col_expr = "learner__subgroup_attributes__value"
-            self.col_qs = self.qs.filter(learner__subgroup_attributes__attribute=filt.attribute)
+            if self.source.pre:
+                self._subgroup_of = subgroups.values_of(student_ids(cohort), filt.attribute)
             self.group_sizes = self._group_sizes(values)
             self.col_hidden = suppress_line([self.group_sizes[c] for c in self.columns])
         elif filt.system:
-            self.columns = system_options(cohort)
-            self.col_expr = ROOT_CODE
-            self.col_qs = self.qs
+            self.columns = self.source.systems()
 
     def _column_key(self, raw: Any) -> str:
         return raw
@@ -239,8 +427,33 @@ class _Context:
     def selected(self) -> str:
         return self.filter.value if self.filter.is_subgroup else self.filter.system
 
+    def _cells(self, dim: str) -> dict[tuple, Agg]:
+        """(row, column) aggregates of one dimension for the filter's columns (computed once)."""
+        if ("cells", dim) not in self._cache:
+            if self.source.pre:
+                column = self._subgroup_of if self.filter.is_subgroup else "system"
+                self._cache[("cells", dim)] = self.source.aggregate(dim, column)
+            else:
+                qs, row = self.source.dimension(dim)
+                if self.filter.is_subgroup:
+                    qs = qs.filter(learner__subgroup_attributes__attribute=self.filter.attribute)
+                    self._cache[("cells", dim)] = _aggregate(qs, row, self.col_expr)
+                else:
+                    self._cache[("cells", dim)] = _aggregate(qs, row, ROOT_CODE)
+        return self._cache[("cells", dim)]
+
+    def _totals(self, dim: str) -> dict[Hashable, Agg]:
+        if ("totals", dim) not in self._cache:
+            if self.source.pre:
+                found = self.source.aggregate(dim)
+            else:
+                qs, row = self.source.dimension(dim)
+                found = _aggregate(qs, row)
+            self._cache[("totals", dim)] = {k[0]: v for k, v in found.items()}
+        return self._cache[("totals", dim)]  # type: ignore[return-value]
+
     def _group_sizes(self, values: Sequence[str]) -> dict[str, int]:
-        members = self.cohort.members.filter(role=Role.STUDENT)
+        members = analysed_students(self.cohort)
         total = members.count()
         counts = subgroups.value_counts(members.values("id"), self.filter.attribute)
         sizes = {v: counts.get(v, 0) for v in values}
@@ -252,18 +465,19 @@ class _Context:
             return True
         return not self.col_hidden[self.columns.index(self.selected)]
 
-    def table(self, row: Any, order: Sequence[Hashable], labels: dict[Hashable, str] | None = None,
+    def table(self, dim: str, order: Sequence[Hashable], labels: dict[Hashable, str] | None = None,
               parents: dict[Hashable, str] | None = None) -> list[Row]:
-        """Rows in `order`: whole-cohort figures, or the filter's column of the suppressed grid."""
+        """Rows in `order` of a dimension ("role", "root", "topic", "discipline", "week"): whole-cohort
+        figures, or the filter's column of the suppressed grid."""
         labels = labels or {}
         parents = parents or {}
-        totals = {k[0]: v for k, v in _aggregate(self.qs, row).items()}
+        totals = self._totals(dim)
         order = [r for r in order if r in totals]
         total_hidden = suppress_line([totals[r].n for r in order])
         if not self.columns:
             return [_row(r, labels.get(r, str(r)), totals[r], total_hidden[i], parents.get(r, ""))
                     for i, r in enumerate(order)]
-        raw = _aggregate(self.col_qs, row, self.col_expr)
+        raw = self._cells(dim)
         cells: dict[tuple, Agg] = defaultdict(Agg)
         for (r, c), agg in raw.items():
             cells[(r, self._column_key(c))] = cells[(r, self._column_key(c))].plus(agg)
@@ -306,7 +520,7 @@ def _competency_labels() -> dict[str, str]:
 
 
 def _students_in_view(ctx: _Context) -> QuerySet:
-    ids = ctx.cohort.members.filter(role=Role.STUDENT)
+    ids = analysed_students(ctx.cohort)
     if ctx.filter.is_subgroup:
         if ctx.filter.value == NOT_RECORDED:
             ids = ids.exclude(pk__in=subgroups.user_ids_with_attribute(ctx.filter.attribute))
@@ -317,12 +531,7 @@ def _students_in_view(ctx: _Context) -> QuerySet:
 
 def _student_lines(ctx: _Context) -> tuple[list[Row], list[Row], dict[str, Any]]:
     """Histogram of per-student accuracy and of active days, plus engagement medians."""
-    qs = ctx.qs
-    if ctx.filter.system:
-        qs = qs.annotate(root=ROOT_CODE).filter(root=ctx.filter.system)
-    per_student = list(qs.values("learner").annotate(
-        a=Count("id"), c=Count("id", filter=Q(is_correct=True)), s=Coalesce(Sum("seconds_taken"), 0),
-        d=Count(TruncDate("answered_at"), distinct=True)).order_by())
+    per_student = ctx.source.per_student(ctx.filter.system)
     selected_ids = None
     groups: dict[int, str] = {}
     if ctx.filter.is_subgroup:
@@ -406,37 +615,45 @@ def dashboard(cohort: Cohort, filt: Filter | None = None) -> Dashboard:
     if not ctx.filter_allowed():
         return Dashboard(cohort=cohort, filter=filt, allowed=False, n_members=n_members)
     labels = _competency_labels()
-    qs = ctx.qs
     # The summary: one row, the filter's column of the cohort's single-row table.
-    summary = ctx.table("learner__role", [Role.STUDENT.value], {Role.STUDENT.value: "All answers"})
+    summary = ctx.table("role", [Role.STUDENT.value], {Role.STUDENT.value: "All answers"})
     summary_row = summary[0] if summary else None
-    systems = sorted({k for k in system_options(cohort)})
-    by_system = ctx.table(ROOT_CODE, systems, labels)
-    hidden_systems = {r.key for r in by_system if r.suppressed}
-    topic_rows = (qs.values_list("item_version__item__competency__code", flat=True).distinct().order_by())
-    topics = sorted({t for t in topic_rows if t})
-    topic_parent = {}
-    for code in topics:
-        root = code.split(".")[0]
-        topic_parent[code] = next((s for s in systems if code == s or code.startswith(s + ".")), root)
-    # Topics add up to their organ system, which is published: each system's topics are one line.
-    by_topic = [row for system in systems for row in ctx.table(
-        "item_version__item__competency__code", [t for t in topics if topic_parent[t] == system], labels, topic_parent)]
-    by_topic = [Row(r.key, r.label, None, None, None, None, True, r.parent) if r.parent in hidden_systems else r
-                for r in by_topic]
+    by_system, by_topic = _competency_tables(ctx, labels)
     if filt.system:
         by_system = [r for r in by_system if r.key == filt.system]
         by_topic = [r for r in by_topic if r.parent == filt.system]
-    discipline = Coalesce("item_version__item__discipline__name", Value(NO_DISCIPLINE))
-    disciplines = sorted(set(qs.annotate(d=discipline).values_list("d", flat=True).distinct().order_by()))
-    by_discipline = ctx.table(discipline, disciplines)
-    weeks = sorted({w for w in qs.annotate(w=TruncWeek("answered_at")).values_list("w", flat=True).distinct()
-                    .order_by()})
-    weekly = ctx.table(TruncWeek("answered_at"), weeks, {w: w.date().isoformat() for w in weeks})
+    by_discipline = ctx.table("discipline", ctx.source.distinct("discipline"))
+    weeks = ctx.source.distinct("week")
+    weekly = ctx.table("week", weeks, {w: w.date().isoformat() for w in weeks})
     histogram, active_days, engagement = _student_lines(ctx)
     return Dashboard(cohort=cohort, filter=filt, allowed=True, summary=summary_row, n_members=n_members,
                      by_system=by_system, by_topic=by_topic, by_discipline=by_discipline, weekly=weekly,
                      histogram=histogram, active_days=active_days, engagement=engagement)
+
+
+def _competency_tables(ctx: _Context, labels: dict[str, str]) -> tuple[list[Row], list[Row]]:
+    """Rows by organ system and by topic; topics add up to their organ system, which is published, so
+    each system's topics are one suppression line, and a hidden system hides its topics."""
+    systems = ctx.source.distinct("root")
+    by_system = ctx.table("root", systems, labels)
+    hidden_systems = {r.key for r in by_system if r.suppressed}
+    topics = ctx.source.distinct("topic")
+    topic_parent = {}
+    for code in topics:
+        root = code.split(".")[0]
+        topic_parent[code] = next((s for s in systems if code == s or code.startswith(s + ".")), root)
+    by_topic = [row for system in systems for row in ctx.table(
+        "topic", [t for t in topics if topic_parent[t] == system], labels, topic_parent)]
+    by_topic = [Row(r.key, r.label, None, None, None, None, True, r.parent) if r.parent in hidden_systems else r
+                for r in by_topic]
+    return by_system, by_topic
+
+
+def competency_rows(cohort: Cohort) -> list[Row]:
+    """Whole-cohort rows by organ system and topic, suppressed exactly as on the dashboard
+    (the curriculum page ranks them to show where cohorts struggle)."""
+    by_system, by_topic = _competency_tables(_Context(cohort, Filter()), _competency_labels())
+    return by_system + by_topic
 
 
 def previous_year_cohort(user: Any, cohort: Cohort) -> Cohort | None:
@@ -445,12 +662,14 @@ def previous_year_cohort(user: Any, cohort: Cohort) -> Cohort | None:
     return visible_cohorts(user).filter(year=cohort.year - 1).order_by("name").first()
 
 
-def comparison(user: Any, cohort: Cohort, other_id: int | None) -> tuple[Cohort | None, list[dict]]:
-    """Whole-cohort accuracy by organ system, side by side (each cohort suppressed on its own)."""
+def comparison(user: Any, cohort: Cohort, other_id: int | None,
+               mine: tuple[Row | None, list[Row]] | None = None) -> tuple[Cohort | None, list[dict]]:
+    """Whole-cohort accuracy by organ system, side by side (each cohort suppressed on its own).
+    `mine`: the cohort's whole-cohort (summary, organ-system rows) when the caller has them already."""
     other = cohort_for(user, other_id) if other_id else previous_year_cohort(user, cohort)
     if other is None or other.pk == cohort.pk:
         return None, []
-    (mine_summary, mine_systems), (their_summary, their_systems) = _overview(cohort), _overview(other)
+    (mine_summary, mine_systems), (their_summary, their_systems) = mine or _overview(cohort), _overview(other)
     keys = sorted({r.key for r in mine_systems} | {r.key for r in their_systems})
     a = {r.key: r for r in mine_systems}
     b = {r.key: r for r in their_systems}
@@ -462,8 +681,8 @@ def comparison(user: Any, cohort: Cohort, other_id: int | None) -> tuple[Cohort 
 def _overview(cohort: Cohort) -> tuple[Row | None, list[Row]]:
     """Whole-cohort summary and organ-system rows: the same cells (and suppression) as the dashboard's."""
     ctx = _Context(cohort, Filter())
-    summary = ctx.table("learner__role", [Role.STUDENT.value], {Role.STUDENT.value: "All answers"})
-    return (summary[0] if summary else None), ctx.table(ROOT_CODE, system_options(cohort), _competency_labels())
+    summary = ctx.table("role", [Role.STUDENT.value], {Role.STUDENT.value: "All answers"})
+    return (summary[0] if summary else None), ctx.table("root", ctx.source.distinct("root"), _competency_labels())
 
 
 # --- one student (drill-down) ----------------------------------------------------------------------
@@ -482,8 +701,8 @@ class StudentSummary:
 
 def student_summary(user: Any, cohort: Cohort, student_id: int) -> StudentSummary:
     """Only for faculty of the student's cohort (cohort_for checks the viewer's cohorts)."""
-    student = cohort.members.filter(pk=student_id, role=Role.STUDENT).first()
-    if student is None:
+    student = analysed_students(cohort).filter(pk=student_id).first()
+    if student is None:  # not a student here, or opted out of analytics
         raise Http404("no such student in this cohort")
     from medtutor.learning.models import ItemResponse
 

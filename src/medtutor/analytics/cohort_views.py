@@ -39,10 +39,13 @@ def cohort_dashboard(request: HttpRequest, cohort_id: int) -> HttpResponse:
                "others": services.visible_cohorts(request.user).exclude(pk=cohort.pk).order_by("-year", "name")}
     try:
         filt = services.parse_filter(cohort, request.GET.get("group", ""), request.GET.get("system", ""))
-        other, compare_rows = services.comparison(request.user, cohort, _int_param(request, "compare"))
+        compare_id = _int_param(request, "compare")
+        board = services.dashboard(cohort, filt)
+        # the whole cohort's rows are the dashboard's own when no filter is chosen: not computed twice
+        mine = (board.summary, board.by_system) if board.allowed and filt == services.Filter() else None
+        other, compare_rows = services.comparison(request.user, cohort, compare_id, mine=mine)
     except InvalidInput as error:
         return render(request, "analytics/cohort_dashboard.html", {**context, "error": str(error)}, status=400)
-    board = services.dashboard(cohort, filt)
     context.update({
         "board": board, "filter": filt, "other": other, "compare_rows": compare_rows,
         "chart_systems": _chart(board.by_system), "chart_weekly": _chart(board.weekly),
@@ -68,8 +71,9 @@ def cohort_export(request: HttpRequest, cohort_id: int) -> HttpResponse:
 def cohort_students(request: HttpRequest, cohort_id: int) -> HttpResponse:
     cohort = services.cohort_for(request.user, cohort_id)
     students = cohort.members.filter(role="student").order_by("username")[:500]
+    excluded = services.excluded_ids()   # opted out of analytics (or deleted): no individual summary
     return render(request, "analytics/cohort_students.html",
-                  {"cohort": cohort, "students": [(s, services.pseudonym(s.pk)) for s in students],
+                  {"cohort": cohort, "students": [(s, services.pseudonym(s.pk), s.pk in excluded) for s in students],
                    "n_students": cohort.members.filter(role="student").count()})
 
 

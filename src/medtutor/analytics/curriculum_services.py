@@ -44,6 +44,7 @@ from medtutor.core.errors import InvalidInput
 
 MONTHS_SHOWN = 12
 STRUGGLE_LIMIT = 15
+STRUGGLE_COHORTS = 12   # the most recent; a cohort filter reaches any other
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -224,7 +225,8 @@ class Struggle:
 def struggle(user: Any, cohort: Cohort | None = None) -> Struggle:
     """Lowest-accuracy competencies (organ systems and topics) per cohort, with the cohort dashboard's
     own suppressed cells, so nothing here is finer than what the dashboard shows."""
-    cohorts = [cohort] if cohort is not None else list(cohort_services.visible_cohorts(user).order_by("-year", "name"))
+    cohorts = [cohort] if cohort is not None else list(
+        cohort_services.visible_cohorts(user).order_by("-year", "-created_at", "name")[:STRUGGLE_COHORTS])
     cells: list[StruggleCell] = []
     hidden = 0
     for c in cohorts:

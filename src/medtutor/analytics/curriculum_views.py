@@ -23,6 +23,7 @@ def _page(request: HttpRequest) -> services.CurriculumPage:
 @roles_required(FACULTY, ADMIN)
 def curriculum_page(request: HttpRequest) -> HttpResponse:
     context = {"min_cell": MIN_CELL, "resources": RESOURCES, "under_below": int(UNDER_COVERED_BELOW * 100),
+               "struggle_cohorts": services.STRUGGLE_COHORTS,
                "cohorts": cohort_services.visible_cohorts(request.user).order_by("-year", "name")}
     try:
         report = _page(request)

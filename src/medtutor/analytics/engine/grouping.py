@@ -29,16 +29,15 @@ def group(keys: Sequence[np.ndarray], learners: np.ndarray, values: np.ndarray
     present, inverse = np.unique(combined, return_inverse=True)
     inverse = inverse.ravel()
     values = np.asarray(values, dtype=np.int64).reshape(n, -1)
-    sums = np.stack([np.bincount(inverse, weights=values[:, j], minlength=len(present))
-                     for j in range(values.shape[1])], axis=1)
+    sums = np.rint(np.stack([np.bincount(inverse, weights=values[:, j], minlength=len(present))
+                             for j in range(values.shape[1])], axis=1)).astype(np.int64)
     span = int(learners.max()) + 1
     pairs = np.unique(inverse.astype(np.int64) * span + learners)
     distinct = np.bincount(pairs // span, minlength=len(present))
-    out = []
-    for i, code in enumerate(present.tolist()):
-        parts = []
-        for r in reversed(radix):
-            code, part = divmod(code, r)
-            parts.append(part)
-        out.append((tuple(reversed(parts)), int(distinct[i]), tuple(int(round(v)) for v in sums[i])))
-    return out
+    parts = []
+    rest = present
+    for r in reversed(radix):   # decode the mixed-radix key, last key first
+        rest, part = np.divmod(rest, r)
+        parts.append(part)
+    key_columns = np.stack(parts[::-1], axis=1).tolist()
+    return [(tuple(k), d, tuple(v)) for k, d, v in zip(key_columns, distinct.tolist(), sums.tolist(), strict=True)]
