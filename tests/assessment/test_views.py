@@ -260,5 +260,9 @@ def test_an_autosave_and_a_question_page_stay_within_their_query_budget(client, 
     assert saved.json()["status"] == "saved"
     with django_assert_max_num_queries(7):
         page = client.get(f"/attempts/{attempt.pk}/q/3/")
-    assert page.status_code == 200 and f'href="/attempts/{attempt.pk}/q/4/"' in page.content.decode()
+    html = page.content.decode()
+    assert page.status_code == 200 and f'href="/attempts/{attempt.pk}/q/4/"' in html
+    assert (f'<a href="/attempts/{attempt.pk}/q/2/" data-nav-position="2" class="nav-item is-answered" '
+            'aria-label="Question 2: answered">2</a>') in html
+    assert 'data-nav-position="3" class="nav-item" aria-current="step" aria-label="Question 3: unanswered">3<' in html
     assert attempt.items.get(position=2).chosen_displayed == 1
