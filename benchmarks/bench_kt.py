@@ -23,12 +23,17 @@ DKVMN = {"assist2009_updated": "assist2009_updated", "assist2015": "assist2015",
 
 
 def main(names: list[str]) -> int:
-    from medtutor.learning.kt_benchmark import format_result, run_kt_benchmark
+    from medtutor.learning.engine.kt_deep import torch_available
+    from medtutor.learning.kt_benchmark import DEEP_MODELS, format_result, run_kt_benchmark
 
     if not DATA.exists():
         print(f"dataset folder not found: {DATA}", file=sys.stderr)
         return 1
     names = names or [*DKVMN, "assist2009_pid"]
+    # the deep models (DKT, DKT stacked with GBM+LR) need the optional extra 'ml' (torch)
+    models = ("bkt", "irt", "lr", "gbm", "ens", *(DEEP_MODELS if torch_available() else ()))
+    if not torch_available():
+        print("torch not installed: DKT models skipped (pip install 'medtutor[ml]')", file=sys.stderr)
     total = time.perf_counter()
     for name in names:
         start = time.perf_counter()
@@ -45,7 +50,7 @@ def main(names: list[str]) -> int:
         if not train[0].exists():
             print(f"skipped {name}: {train[0]} not found", file=sys.stderr)
             continue
-        result = run_kt_benchmark(train, test, title=title,
+        result = run_kt_benchmark(train, test, title=title, models=models,
                                   log=lambda line: print(line, file=sys.stderr, flush=True))
         print("\n".join(format_result(result)))
         print(f"(dataset wall time {time.perf_counter() - start:.0f} s)\n", flush=True)

@@ -33,7 +33,8 @@ from medtutor.learning.engine.kt_data import (FlatResponses, StudentSequence, fl
 from medtutor.learning.engine.kt_metrics import Scores, score
 from medtutor.learning.engine.kt_models import FeatureEnsemble, FeatureGBM, FeatureLR
 
-__all__ = ["ModelResult", "DatasetResult", "run_kt_benchmark", "format_result", "PUBLISHED", "MODELS"]
+__all__ = ["ModelResult", "DatasetResult", "run_kt_benchmark", "format_result", "PUBLISHED", "MODELS",
+           "DEEP_MODELS"]
 
 # Test AUC on the DKVMN split (train on _train.csv, test on the held-out _test.csv), as listed in
 # /work/shared/data/kt/README.md. Context only: our runs test on a validation fold of _train.csv.
@@ -43,13 +44,32 @@ PUBLISHED: dict[str, dict[str, float]] = {
     "statics2011": {"DKT": 0.827, "DKVMN": 0.832, "Deep-IRT": 0.831},
 }
 
+def _dkt(**options: Any) -> KnowledgeTracer:
+    """DKT (GRU, optional extra): raises ImportError with the install hint when torch is missing."""
+    from medtutor.learning.engine.kt_deep import DKT, require_torch
+
+    require_torch()
+    return DKT(**options)
+
+
+def _dkt_ensemble(**options: Any) -> KnowledgeTracer:
+    """DKT stacked with GBM+LR (optional extra): raises ImportError when torch is missing."""
+    from medtutor.learning.engine.kt_deep import DKTFeatureEnsemble, require_torch
+
+    require_torch()
+    return DKTFeatureEnsemble(**options)
+
+
 MODELS: dict[str, Callable[..., KnowledgeTracer]] = {
     "bkt": BKT,
     "irt": IRTTracer,
     "lr": FeatureLR,
     "gbm": FeatureGBM,
     "ens": FeatureEnsemble,
+    "dkt": _dkt,            # needs torch (extra 'ml')
+    "ens+dkt": _dkt_ensemble,  # needs torch (extra 'ml')
 }
+DEEP_MODELS = ("dkt", "ens+dkt")
 
 
 def dataset_key(path: Path) -> str | None:
@@ -266,7 +286,15 @@ def run_kt_benchmark(train_files: Sequence[Path], test_files: Sequence[Path] | N
         return score(y, p), (score(y[first], p[first]) if first is not None else None)
 
     for key in models:
-        model = MODELS[key](**(model_options or {}).get(key, {}))
+        try:
+            model = MODELS[key](**(model_options or {}).get(key, {}))
+        except ImportError as error:  # an optional extra (torch) is not installed
+            result.models.append(ModelResult(key, float("nan"), float("nan"), None,
+                                             score(np.array([0, 1]), np.array([0.5, 0.5])), None,
+                                             note=f"not run: {error}"))
+            if log:
+                log(f"  {key}: not run ({error})")
+            continue
         start = time.perf_counter()
         model.fit(train, seed=seed)
         train_s = time.perf_counter() - start

@@ -268,6 +268,10 @@ class _FeatureModel:
         self.n_threads = n_threads
         self.builder: FeatureBuilder | None = None
         self.chosen: dict[str, Any] = {}
+        # the inner split used for selection (True = held-out student) and the selected model's
+        # predictions for the held-out students' rows (fitted without them): for stacking (kt_deep)
+        self.inner_students: np.ndarray | None = None
+        self.inner_proba: np.ndarray | None = None
 
     # hooks -----------------------------------------------------------------------------------
     def _train(self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None, y_val: np.ndarray | None,
@@ -299,6 +303,7 @@ class _FeatureModel:
         n_students = len(flat.starts) - 1
         inner = rng.random(n_students) < self.inner_fraction
         val_rows = inner[flat.student]
+        self.inner_students = inner
         self._select(x[~val_rows], y[~val_rows], x[val_rows], y[val_rows], seed)
         self._train(x, y, None, None, seed)
         return self
@@ -478,6 +483,7 @@ class FeatureGBM(_FeatureModel):
                 auc = roc_auc(y_val, p[:, 1])
                 if auc > best[0]:
                     best = (auc, leaves, i + 1)
+                    self.inner_proba = p[:, 1].copy()
         self.chosen = {"max_leaf_nodes": best[1], "max_iter": best[2], "inner_auc": round(best[0], 4)}
 
     def _train(self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None, y_val: np.ndarray | None,
@@ -557,13 +563,16 @@ class FeatureLR(_FeatureModel):
         rng = np.random.default_rng(seed + 1)
         inner = rng.random(len(flat.starts) - 1) < self.inner_fraction
         val_rows = inner[flat.student]
+        self.inner_students = inner
         design = self._design(xk)
         best = (-1.0, self.c_grid[0])
         for c in self.c_grid:
             model = self._logreg(c, seed).fit(design[~val_rows], y[~val_rows])
-            auc = roc_auc(y[val_rows], model.predict_proba(design[val_rows])[:, 1])
+            proba = model.predict_proba(design[val_rows])[:, 1]
+            auc = roc_auc(y[val_rows], proba)
             if auc > best[0]:
                 best = (auc, c)
+                self.inner_proba = proba
         self.chosen = {"C": best[1], "inner_auc": round(best[0], 4)}
         self.model = self._logreg(best[1], seed).fit(design, y)
         return self
@@ -616,6 +625,13 @@ class FeatureEnsemble:
         self.gbm.fit(sequences, seed=seed)
         self.lr.fit(sequences, seed=seed)
         self.chosen = {"gbm": self.gbm.chosen, "lr": self.lr.chosen}
+        # both select on the same held-out students (same seed and fraction): their combined
+        # out-of-sample predictions there, for stacking with other models (kt_deep)
+        self.inner_students = self.gbm.inner_students
+        self.inner_proba = None
+        if (self.gbm.inner_proba is not None and self.lr.inner_proba is not None
+                and np.array_equal(self.gbm.inner_students, self.lr.inner_students)):
+            self.inner_proba = self._mean_logit(self.gbm.inner_proba, self.lr.inner_proba)
         return self
 
     @staticmethod
