@@ -410,6 +410,13 @@ class _CompiledTrees:
                       "leaf": self.leaf.ravel(), "value": self.value.ravel(),
                       "missing_left": self.missing_left.ravel(), "categorical": self.categorical.ravel(),
                       "bitset": self.bitset.ravel()}
+        # Leaves loop to themselves, so every level of the walk is the same few array operations on all
+        # trees at once (no compressing to the trees still walking and scattering back).
+        flat_ids = np.arange(n_trees * width, dtype=np.int64)
+        leaf_flat = self._flat["leaf"]
+        self._flat["left_or_self"] = np.where(leaf_flat, flat_ids, self._flat["left"])
+        self._flat["right_or_self"] = np.where(leaf_flat, flat_ids, self._flat["right"])
+        self._categorical_nodes = np.flatnonzero(self._flat["categorical"] & ~leaf_flat)
 
     def _transform(self, x: np.ndarray) -> np.ndarray:
         if self.perm is None:
@@ -422,30 +429,37 @@ class _CompiledTrees:
                 x[j] = float(k) if k < len(cats) and cats[k] == v else math.nan
         return x
 
+    def _decisions(self, x: np.ndarray) -> np.ndarray:
+        """Whether each node (all trees, flat ids) sends this row left: every split decided in one pass,
+        so the walk down the trees is only lookups."""
+        flat = self._flat
+        v = x[flat["feature"]]
+        missing = np.isnan(v)
+        go_left = np.where(missing, flat["missing_left"], v <= flat["threshold"])
+        at = self._categorical_nodes
+        if self.has_categorical and len(at):
+            vc = v[at]
+            known_value = ~np.isnan(vc)
+            c = np.where(known_value, vc, 0).astype(np.int64)
+            word, bit = c // 32, (c % 32).astype(np.uint32)
+            in_left = (self.left_bitsets[flat["bitset"][at], word] >> bit) & 1
+            known = (self.known[self.f_idx_map[flat["feature"][at]], word] >> bit) & 1
+            fallback = flat["missing_left"][at]
+            cat_left = np.where(in_left == 1, True, np.where(known == 1, False, fallback))
+            cat_left = np.where(known_value & (vc >= 0), cat_left, fallback)
+            go_left[at] = cat_left
+        return go_left
+
     def raw(self, x: np.ndarray) -> float:
         x = self._transform(x)
         flat = self._flat
-        node = flat["root"].copy()
-        for _ in range(self.depth):
-            internal = ~flat["leaf"][node]
-            if not internal.any():
+        go_left = self._decisions(x)
+        leaf, left, right = flat["leaf"], flat["left_or_self"], flat["right_or_self"]
+        node = flat["root"]
+        for level in range(self.depth):
+            if level % 4 == 3 and leaf[node].all():
                 break
-            at = node[internal]
-            feature = flat["feature"][at]
-            v = x[feature]
-            missing = np.isnan(v)
-            go_left = np.where(missing, flat["missing_left"][at], v <= flat["threshold"][at])
-            if self.has_categorical:
-                cat = flat["categorical"][at] & ~missing
-                if cat.any():
-                    c = np.where(cat, v, 0).astype(np.int64)
-                    word, bit = c // 32, (c % 32).astype(np.uint32)
-                    in_left = (self.left_bitsets[flat["bitset"][at], word] >> bit) & 1
-                    known = (self.known[self.f_idx_map[feature], word] >> bit) & 1
-                    cat_left = np.where(in_left == 1, True, np.where(known == 1, False, flat["missing_left"][at]))
-                    cat_left = np.where(v < 0, flat["missing_left"][at], cat_left)
-                    go_left = np.where(cat, cat_left, go_left)
-            node[internal] = np.where(go_left, flat["left"][at], flat["right"][at])
+            node = np.where(go_left[node], left[node], right[node])
         return self.baseline + float(flat["value"][node].sum())
 
     def proba(self, x: np.ndarray) -> float:
