@@ -38,9 +38,10 @@ def staff_only_competency_ids() -> list[int]:
 
 
 class CompetencyQuerySet(models.QuerySet["Competency"]):
-    def for_students(self) -> CompetencyQuerySet:
-        """Without staff-only competencies and their descendants: what a student may see or be given."""
-        hidden = staff_only_competency_ids()
+    def for_students(self, hidden: list[int] | None = None) -> CompetencyQuerySet:
+        """Without staff-only competencies and their descendants: what a student may see or be given.
+        `hidden`: staff_only_competency_ids() when the caller has it already (one query less)."""
+        hidden = staff_only_competency_ids() if hidden is None else hidden
         return self.exclude(pk__in=hidden) if hidden else self
 
 
@@ -108,9 +109,10 @@ class ItemQuerySet(models.QuerySet["Item"]):
     def active(self) -> ItemQuerySet:
         return self.filter(retired_at__isnull=True, current_version__isnull=False)
 
-    def for_students(self) -> ItemQuerySet:
-        """Without the items of staff-only competencies (and of their descendants)."""
-        hidden = staff_only_competency_ids()
+    def for_students(self, hidden: list[int] | None = None) -> ItemQuerySet:
+        """Without the items of staff-only competencies (and of their descendants); `hidden` as for
+        competencies."""
+        hidden = staff_only_competency_ids() if hidden is None else hidden
         return self.exclude(competency_id__in=hidden) if hidden else self
 
     def in_competency(self, competency: Competency) -> ItemQuerySet:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.db.models import Count, Exists, OuterRef
 
-from medtutor.content.models import Competency, Item, ItemKind
+from medtutor.content.models import Competency, Item, ItemKind, staff_only_competency_ids
 from medtutor.core import audit, clock
 from medtutor.learning.engine.kt import BKTParams
 from medtutor.learning.engine.selector import (DIFFICULTY_LOGIT, Candidate, Choice, CompetencyState,
@@ -64,8 +64,8 @@ def _uncertainty(p: float, n: int) -> float:
     return math.sqrt(max(p * (1 - p), 0.01) / (n + 1))
 
 
-def _root_weights() -> dict[str, float]:
-    return dict(Competency.objects.for_students().filter(parent__isnull=True).values_list("code", "weight"))
+def _root_weights(hidden: list[int] | None = None) -> dict[str, float]:
+    return dict(Competency.objects.for_students(hidden).filter(parent__isnull=True).values_list("code", "weight"))
 
 
 def _system_of(code: str) -> str:
@@ -79,9 +79,10 @@ def choose_question(learner, *, within: Competency | None = None, now: datetime 
     rng = rng or random.Random()
     mastery = topic_mastery(learner)
     states = {code: CompetencyState(m.mastery, m.uncertainty, m.last_practised_at) for code, m in mastery.items()}
-    weights = _root_weights()
     # Practice is for students: staff-only content (faculty training) is never in the pool.
-    items = Item.objects.active().for_students().filter(kind=ItemKind.SINGLE).order_by()
+    hidden = staff_only_competency_ids()
+    weights = _root_weights(hidden)
+    items = Item.objects.active().for_students(hidden).filter(kind=ItemKind.SINGLE).order_by()
     topic_codes = dict(Competency.objects.filter(
         Exists(items.filter(competency=OuterRef("pk")))).values_list("pk", "code"))
     if within is not None:
