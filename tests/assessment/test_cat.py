@@ -240,6 +240,11 @@ def test_exam_pages_work_for_an_adaptive_exam(client, faculty, student, adaptive
     assert client.get(f"/exams/{adaptive_exam.pk}/").status_code == 200
     assert client.get(f"/attempts/{attempt.pk}/").url == f"/attempts/{attempt.pk}/adaptive/"
     assert client.get(f"/attempts/{attempt.pk}/submit/").url == f"/attempts/{attempt.pk}/adaptive/"
+    # an adaptive exam ends by its stopping rule: submitting by hand (page or API) leaves it open
+    assert client.post(f"/attempts/{attempt.pk}/submit/").url == f"/attempts/{attempt.pk}/adaptive/"
+    refused = client.post(f"/api/v1/attempts/{attempt.pk}/submit")
+    assert refused.status_code == 409 and "stopping rule" in refused.json()["detail"]
+    assert not Attempt.objects.get(pk=attempt.pk).is_submitted
     client.force_login(faculty)
     for url in (f"/exams/{adaptive_exam.pk}/", f"/exams/{adaptive_exam.pk}/monitor/",
                 f"/exams/{adaptive_exam.pk}/analysis/", f"/exams/{adaptive_exam.pk}/adaptive/",

@@ -387,7 +387,7 @@ def answer(user: Any, attempt_id: int, position: int, choice: Any, *, item_ms: i
             state.stop_reason = decision.reason or "pool"
         state.save(update_fields=["theta", "se", "path", "stop_reason"])
         if finished:  # in the same transaction: a crash cannot leave a complete but open attempt
-            services.submit_attempt(user, attempt_id, at=at)
+            services.submit_attempt(user, attempt_id, at=at, stopping_rule=True)
             finish(Attempt.objects.get(pk=attempt_id), actor=user)
     return Answered("saved", finished, position if finished else position + 1)
 

@@ -156,7 +156,7 @@ def adaptive_question(request: HttpRequest, attempt_id: int) -> HttpResponse:
         return redirect("adaptive_report", attempt_id=attempt.pk)
     current = cat_services.current_item(attempt)
     if current is None:  # every item answered but not closed (should not happen): close it now
-        services.submit_attempt(request.user, attempt.pk)
+        services.submit_attempt(request.user, attempt.pk, stopping_rule=True)
         return redirect("adaptive_report", attempt_id=attempt.pk)
     adaptive = cat_services.settings_for(attempt.exam)
     view = services.question_view(attempt, current, total=adaptive.max_items)

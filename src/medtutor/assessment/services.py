@@ -371,19 +371,32 @@ def _key_and_choice(ai: AttemptItem) -> dict[str, int | None]:
     return {"key_index": ai.item_version.key_index, "chosen_index": ai.chosen_index}
 
 
+# What scoring at submission reads of each item: the key and the choice, not the texts or the
+# classification (the report reads those); a deadline storm submits hundreds of attempts a second.
+_FINALIZE_READS = ("id", "attempt_id", "position", "chosen_index", "answered_at", "is_correct", "item_version__id",
+                   "item_version__options", "item_version__key_index", "item_version__answers",
+                   "item_version__rubric")
+
+
 def _finalize(attempt: Attempt, *, reason: str, at: datetime, actor: Any) -> None:
     """Score and close a locked, open attempt (inside the caller's transaction)."""
-    pairs = _scored_items(attempt)
-    result = scoring.score([s for _, s in pairs])
-    for (ai, _), item_score in zip(pairs, result.items, strict=True):
-        ai.is_correct = item_score.is_correct
-    AttemptItem.objects.bulk_update([ai for ai, _ in pairs], ["is_correct"])
+    loaded = list(attempt.items.select_related("item_version").only(*_FINALIZE_READS).order_by())
+    result = scoring.score([scoring.ScoredItem(position=ai.position, **_key_and_choice(ai)) for ai in loaded])
+    # One UPDATE per value instead of a CASE per row: the same rows end in the same state.
+    changed: dict[bool, list[int]] = {True: [], False: []}
+    for ai, item_score in zip(loaded, result.items, strict=True):
+        if ai.is_correct is not item_score.is_correct:
+            changed[item_score.is_correct].append(ai.pk)
+            ai.is_correct = item_score.is_correct
+    for value, pks in changed.items():
+        if pks:
+            AttemptItem.objects.filter(pk__in=pks).update(is_correct=value)
     if attempt.paused_until is not None:
         breaks.end_open_break(attempt, at)
     attempt.submitted_at = at
     attempt.submit_reason = reason
     attempt.score_correct = result.correct + grading_services.grade_attempt(
-        attempt, at=at, loaded=[ai for ai, _ in pairs])
+        attempt, at=at, loaded=loaded)
     attempt.score_total = result.total
     attempt.save(update_fields=["submitted_at", "submit_reason", "score_correct", "score_total"])
     audit.record_action(actor, "exam.attempt.submitted", subject=attempt, data={
@@ -392,8 +405,9 @@ def _finalize(attempt: Attempt, *, reason: str, at: datetime, actor: Any) -> Non
     logger.info("attempt %s submitted (%s)", attempt.pk, reason)
 
 
-def submit_attempt(user: Any, attempt_id: int, *, at: datetime | None = None) -> Attempt:
-    """Submit by hand. Submitting twice returns the same result; past the deadline it closes as auto-submitted."""
+def submit_attempt(user: Any, attempt_id: int, *, at: datetime | None = None, stopping_rule: bool = False) -> Attempt:
+    """Submit by hand. Submitting twice returns the same result; past the deadline it closes as auto-submitted.
+    An adaptive exam ends by its stopping rule (`stopping_rule=True`, the CAT's own call), not by hand."""
     at = at or clock.now()
     with transaction.atomic():
         # The owner check of attempt_for(for_writing=True), on the locked row itself.
@@ -403,6 +417,8 @@ def submit_attempt(user: Any, attempt_id: int, *, at: datetime | None = None) ->
         if attempt.submitted_at is None:
             if _is_past(attempt, at):
                 _finalize(attempt, reason=SubmitReason.DEADLINE, at=attempt.deadline_at, actor=None)
+            elif attempt.mode == ExamMode.ADAPTIVE and not stopping_rule:
+                raise AnswerLocked("an adaptive exam ends when its stopping rule is met; answer the current question")
             else:
                 _finalize(attempt, reason=SubmitReason.MANUAL, at=at, actor=user)
     return attempt

@@ -18,9 +18,9 @@ from django.views.decorators.http import require_http_methods
 
 from medtutor.assessment import analysis, break_views, breaks, services
 from medtutor.assessment.engine.timing import seconds_left
-from medtutor.assessment.errors import DeadlinePassed
+from medtutor.assessment.errors import AnswerLocked, DeadlinePassed
 from medtutor.assessment.forms import BlueprintFormSet, ExamForm, OverrideForm, blueprint_rows
-from medtutor.assessment.models import Attempt, Exam, ExamBuild, ExamMode, ExamOverride
+from medtutor.assessment.models import Attempt, Exam, ExamBuild, ExamMode, ExamOverride, SubmitReason
 from medtutor.content.forms import filtered_items
 from medtutor.core import clock
 from medtutor.core.errors import DomainError, InvalidInput, NotFound
@@ -332,15 +332,19 @@ def _post_question(request: HttpRequest, attempt: Attempt, position: int) -> Htt
 @require_http_methods(["GET", "POST"])
 @roles_required(STUDENT)
 def attempt_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    if request.method == "POST":  # one locked read does the owner check, the deadline and the submission
+        try:
+            attempt = services.submit_attempt(request.user, attempt_id)
+        except AnswerLocked:
+            return redirect("adaptive_question", attempt_id=attempt_id)
+        if attempt.submit_reason == SubmitReason.MANUAL:
+            messages.success(request, "Your exam has been submitted.")
+        return redirect("attempt_report", attempt_id=attempt.pk)
     attempt = services.refresh(services.attempt_for(request.user, attempt_id, for_writing=True))
     if attempt.is_submitted:
         return redirect("attempt_report", attempt_id=attempt.pk)
     if attempt.mode == ExamMode.ADAPTIVE:
         return redirect("adaptive_question", attempt_id=attempt.pk)
-    if request.method == "POST":
-        services.submit_attempt(request.user, attempt.pk)
-        messages.success(request, "Your exam has been submitted.")
-        return redirect("attempt_report", attempt_id=attempt.pk)
     if (rest := breaks.state(attempt)).is_paused:  # the clock is stopped: show the break, not a running timer
         return break_views.paused_page(request, attempt, rest)
     items = services.navigator_items(attempt)
