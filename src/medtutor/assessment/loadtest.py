@@ -45,6 +45,7 @@ GOAL_P95_MS = 200.0
 N_OPTIONS = 4
 CSRF_SECRET_LENGTH = 32
 RETRIES = 3
+SUBMIT_WINDOW_STARTS = 0.8  # students submit over the last fifth of the run
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,7 @@ class LoadConfig:
 @dataclass
 class Ledger:
     latencies: dict[str, list[float]] = field(default_factory=lambda: {
-        "start": [], "page": [], "save@ramp": [], "save": [], "submit": [], "healthz": []})
+        "start": [], "page": [], "save@ramp": [], "save": [], "save@sub": [], "submit": [], "healthz": []})
     unfinished: int = 0  # students still waiting for an answer when the run was cut off
     errors: dict[str, int] = field(default_factory=dict)
     error_samples: list[str] = field(default_factory=list)
@@ -105,7 +106,7 @@ async def _student(client: Any, base: str, exam_id: int, session_key: str, attem
                    for _ in range(CSRF_SECRET_LENGTH))
     cookies = f"sessionid={session_key}; csrftoken={csrf}"
     headers = {"Cookie": cookies, "X-CSRFToken": csrf, "Referer": base + "/"}
-    ends_at = t0 + config.duration * rng.uniform(0.8, 1.0)
+    ends_at = t0 + config.duration * rng.uniform(SUBMIT_WINDOW_STARTS, 1.0)
     await asyncio.sleep(rng.uniform(0, config.ramp_seconds))
 
     async def request(kind: str, method: str, path: str, **kwargs: Any) -> Any | None:
@@ -149,8 +150,11 @@ async def _student(client: Any, base: str, exam_id: int, session_key: str, attem
         choice = rng.randrange(N_OPTIONS)
         ledger.saves_sent += 1
         sent[(position, seq)] = choice
-        # Saves while students are still starting (the ramp) are reported apart from the steady state.
-        kind = "save" if time.perf_counter() >= t0 + config.ramp_seconds else "save@ramp"
+        # Saves while students are still starting (the ramp), and those sent once the first students submit
+        # (the last fifth: hundreds of submissions a second), are reported apart from the steady state.
+        now = time.perf_counter()
+        kind = ("save@ramp" if now < t0 + config.ramp_seconds
+                else "save@sub" if now >= t0 + config.duration * SUBMIT_WINDOW_STARTS else "save")
         response = await request(kind, "POST", f"/attempts/{attempt_id}/q/{position}/",
                                  data={"seq": str(seq), "choice": str(choice), "item_ms": str(seq * 1000),
                                        "flagged": "1" if rng.random() < 0.1 else ""},
@@ -458,14 +462,16 @@ def format_report(results: Sequence[DbResult], config: LoadConfig) -> list[str]:
                          f"{k.errors:>6}")
     lines += ["", "* baseline measured in the same run: /healthz, no database work, on the same server under the same load",
               "", f"{'database':<11} {'saves sent':>10} {'acked':>7} {'checked':>8} {'lost':>5} {'submits acked':>13} "
-              f"{'submitted in db':>15} {'save p95 < 200 ms':>17}"]
+              f"{'submitted in db':>15} {'save p95 < 200 ms':>17} {'also while submitting':>21}"]
     for r in results:
         if r.skipped:
             continue
-        save = r.stats("save")
-        ok = "yes" if save and save.p95_ms < GOAL_P95_MS else "no"
+        steady, storm = r.stats("save"), r.stats("save@sub")
+        ok = "yes" if steady and steady.p95_ms < GOAL_P95_MS else "no"
+        also = "yes" if steady and steady.p95_ms < GOAL_P95_MS and (storm is None or storm.p95_ms < GOAL_P95_MS) \
+            else "no"
         lines.append(f"{r.database:<11} {r.saves_sent:>10} {r.saves_acked:>7} {r.answers_checked:>8} "
-                     f"{r.answers_lost:>5} {r.submits_acked:>13} {r.submitted_in_db:>15} {ok:>17}")
+                     f"{r.answers_lost:>5} {r.submits_acked:>13} {r.submitted_in_db:>15} {ok:>17} {also:>21}")
     lines += ["", f"{'database':<11} {'server CPU s':>12} {'cores used':>10} {'ms/request':>10} {'2-core req/s':>12} "
               f"{'client CPU s':>12} {'retries':>7} {'cut off':>7}"]
     for r in results:
@@ -478,7 +484,9 @@ def format_report(results: Sequence[DbResult], config: LoadConfig) -> list[str]:
               " cores would serve of this request mix at the measured CPU per request; cut off: students still",
               " waiting for an answer a timeout after the end)"]
     lines += ["", f"Goal: 0 answers lost, p95 of a save under {GOAL_P95_MS:.0f} ms on 2 cores (issue 5). "
-              "Lost = an acknowledged save the database does not hold; errors were never acknowledged."]
+              "Lost = an acknowledged save the database does not hold; errors were never acknowledged.",
+              "save = steady state; save@ramp = while students are still arriving; save@sub = during the last fifth,",
+              "while every student submits (1,000 students over 9 s of a 45-s run: a deadline storm)."]
     for r in results:
         for sample in r.lost_samples:
             lines.append(f"LOST [{r.database}] {sample}")
