@@ -38,6 +38,33 @@ SKILL_WINDOWS = (3, 10)
 _MAX_WINDOW = max(ALL_WINDOWS)
 _MAX_SKILL_WINDOW = max(SKILL_WINDOWS)
 _SMOOTH = 10.0  # pseudo-count of the item/skill difficulty encodings
+def _log1p_range(n: int) -> np.ndarray:
+    # element by element with math.log1p: the same bits whatever the table's length (a vectorised loop
+    # may round an element in its tail differently from one in its body)
+    return np.array([math.log1p(i) for i in range(n)], dtype=np.float64)
+
+
+_log1p_table = _log1p_range(1024)
+
+
+def _log1p_counts(counts: np.ndarray) -> np.ndarray:
+    """log(1 + n) of whole counts, read from one table by the batch and the online features alike.
+
+    numpy's vectorised log1p and math.log1p can differ in the last bit, and a boosted tree's split can
+    sit exactly on a count's value (split points are quantiles of the training values): one ulp then
+    sent the online prediction down another branch than the batch one (up to 0.03 apart on Statics).
+    """
+    global _log1p_table
+    whole = np.asarray(counts, dtype=np.float64).astype(np.int64)
+    top = int(whole.max(initial=0))
+    if top >= len(_log1p_table):
+        _log1p_table = _log1p_range(max(top + 1, 2 * len(_log1p_table)))
+    return _log1p_table[whole]
+
+
+def _log1p_count(n: float) -> float:
+    i = int(n)
+    return float(_log1p_table[i]) if 0 <= i < len(_log1p_table) else float(_log1p_counts(np.array([i]))[0])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -159,13 +186,14 @@ class FeatureBuilder:
         n_skill_max = int(flat.skill.max(initial=0)) + 1
         per_skill = _group_history(flat.student * n_skill_max + flat.skill, flat.position, y, SKILL_WINDOWS)
         cols: list[np.ndarray] = [
-            np.log1p(overall["n"]), np.log1p(overall["c"]), np.log1p(overall["n"] - overall["c"]),
+            _log1p_counts(overall["n"]), _log1p_counts(overall["c"]), _log1p_counts(overall["n"] - overall["c"]),
             (overall["c"] + 1) / (overall["n"] + 2), overall["last"]]
         cols += [overall[f"w{w}"] for w in ALL_WINDOWS]
         gap = per_skill["gap"]
-        cols += [np.log1p(per_skill["n"]), np.log1p(per_skill["c"]), np.log1p(per_skill["n"] - per_skill["c"]),
+        cols += [_log1p_counts(per_skill["n"]), _log1p_counts(per_skill["c"]),
+                 _log1p_counts(per_skill["n"] - per_skill["c"]),
                  (per_skill["c"] + 1) / (per_skill["n"] + 2), per_skill["last"],
-                 np.where(gap >= 0, np.log1p(np.maximum(gap, 0)), -1.0)]
+                 np.where(gap >= 0, _log1p_counts(np.maximum(gap, 0)), -1.0)]
         cols += [per_skill[f"w{w}"] for w in SKILL_WINDOWS]
         first_row = flat.position == 0
         prev_index = np.maximum(np.arange(len(flat)) - 1, 0)
@@ -173,11 +201,12 @@ class FeatureBuilder:
             n_item_max = int(flat.item.max(initial=0)) + 1
             per_item = _group_history(flat.student * n_item_max + flat.item, flat.position, y, ())
             same_item = np.where(first_row, 0.0, (flat.item == flat.item[prev_index]).astype(np.float64))
-            cols += [np.log1p(per_item["n"]), np.log1p(per_item["c"]), np.log1p(per_item["n"] - per_item["c"]),
+            cols += [_log1p_counts(per_item["n"]), _log1p_counts(per_item["c"]),
+                     _log1p_counts(per_item["n"] - per_item["c"]),
                      per_item["last"], same_item]
         same_skill = np.where(first_row, 0.0, (flat.skill == flat.skill[prev_index]).astype(np.float64))
         bkt_p, bkt_known = self.bkt.predict_flat(flat)
-        cols += [same_skill, encodings[:, 0], np.log1p(encodings[:, 1]), encodings[:, 2], bkt_p, bkt_known]
+        cols += [same_skill, encodings[:, 0], _log1p_counts(encodings[:, 1]), encodings[:, 2], bkt_p, bkt_known]
         if self.categorical_skills:
             vocab = self.skill_vocab
             skill_code = np.array([vocab.get(k, -1) for k in flat.skill.tolist()], dtype=np.float64)
@@ -190,21 +219,21 @@ class FeatureBuilder:
         item = skill if item is None else item
         n, c = state.n_all, state.c_all
         recent = state.recent
-        row: list[float] = [math.log1p(n), math.log1p(c), math.log1p(n - c), (c + 1) / (n + 2),
+        row: list[float] = [_log1p_count(n), _log1p_count(c), _log1p_count(n - c), (c + 1) / (n + 2),
                             float(recent[-1]) if recent else -1.0]
         row += [_window(recent, w) for w in ALL_WINDOWS]
         sn, sc, slast_pos, srecent = state.skills.get(skill, (0, 0, -1, ()))
-        row += [math.log1p(sn), math.log1p(sc), math.log1p(sn - sc), (sc + 1) / (sn + 2),
+        row += [_log1p_count(sn), _log1p_count(sc), _log1p_count(sn - sc), (sc + 1) / (sn + 2),
                 float(srecent[-1]) if srecent else -1.0,
-                math.log1p(state.position - slast_pos) if sn else -1.0]
+                _log1p_count(state.position - slast_pos) if sn else -1.0]
         row += [_window(srecent, w) for w in SKILL_WINDOWS]
         first = state.prev_skill is None
         if self.use_items:
             i_n, i_c, i_last = state.items.get(item, (0, 0, -1))
-            row += [math.log1p(i_n), math.log1p(i_c), math.log1p(i_n - i_c), float(i_last),
+            row += [_log1p_count(i_n), _log1p_count(i_c), _log1p_count(i_n - i_c), float(i_last),
                     0.0 if first else float(item == state.prev_item)]
         te, count = self.item_te.get(item, (self.prior, 0.0))
-        row += [0.0 if first else float(skill == state.prev_skill), te, math.log1p(count),
+        row += [0.0 if first else float(skill == state.prev_skill), te, _log1p_count(count),
                 self.skill_te.get(skill, self.prior),
                 self.bkt.predict_next(state.bkt, skill, item), self.bkt.mastery(state.bkt, self.bkt._key(skill, item))]
         if self.categorical_skills:
