@@ -43,6 +43,7 @@ from medtutor.assessment.models import (
 from medtutor.content.models import Competency, Discipline, Item, ItemKind
 from medtutor.core import audit, clock
 from medtutor.core.errors import InvalidInput, NotFound
+from medtutor.core.prepared import PreparedSelect, PreparedUpdate
 from medtutor.core.permissions import AUTHORS, STUDENT, has_role
 
 __all__ = [
@@ -452,11 +453,18 @@ def _valid_seq(seq: Any) -> int:
     return seq
 
 
+# The autosave's statements, compiled once (core.prepared: the ORM spent more CPU building them than
+# PostgreSQL spent running them).
+_LOCK_ATTEMPT = PreparedSelect(Attempt, by=("id",), for_update=True)
+_LOCK_ITEM = PreparedSelect(AttemptItem, by=("attempt", "position"), for_update=True)
+_WRITE_SAVE = PreparedUpdate(AttemptItem, fields=("chosen_index", "is_flagged", "note", "struck", "answered_at",
+                                                  "time_spent_ms", "last_seq"))
+
+
 def _locked_open_attempt(user: Any, attempt_id: int, at: datetime) -> tuple[Attempt, bool]:
     """Lock the attempt row; close it if its deadline passed. Returns (attempt, just_expired)."""
     # The owner check of attempt_for(for_writing=True) on the locked row itself: one query less per autosave.
-    # order_by(): no ORDER BY from Meta.ordering on a primary-key lookup (this is the autosave's hot path)
-    attempt = Attempt.objects.select_for_update().filter(pk=attempt_id).order_by().first()
+    attempt = _LOCK_ATTEMPT.first(attempt_id)
     if attempt is None or attempt.student_id != getattr(user, "pk", None) or not has_role(user, STUDENT):
         raise NotFound(f"there is no attempt {attempt_id}")
     if attempt.submitted_at is not None:
@@ -473,12 +481,6 @@ def _late(attempt: Attempt) -> DeadlinePassed:
                           "This answer arrived after the deadline and was not saved.")
 
 
-# An autosave reads the item version only to tell a short-answer item (options, answers, rubric); its
-# texts stay in the database.
-_SAVE_NEEDS_NO = ("item_version__stem", "item_version__lead_in", "item_version__explanation",
-                  "item_version__change_note", "item_version__image")
-
-
 def save_response(user: Any, attempt_id: int, position: int, change: ItemChange, *,
                   at: datetime | None = None) -> Saved:
     """Apply one autosave, committed before returning. Replays and late arrivals change nothing."""
@@ -490,8 +492,8 @@ def save_response(user: Any, attempt_id: int, position: int, change: ItemChange,
             breaks.refuse_if_paused(attempt, at)
             if attempt.mode == ExamMode.ADAPTIVE:
                 raise AnswerLocked("adaptive exams take one final answer per question, on the question page")
-            ai = (attempt.items.select_for_update().select_related("item_version").filter(position=position)
-                  .order_by().defer(*_SAVE_NEEDS_NO).first())
+            # The item version is read only for a short answer's text (lazily, below).
+            ai = _LOCK_ITEM.first(attempt.pk, position)
             if ai is None:
                 raise NotFound(f"this attempt has no question {position}")
             if seq <= ai.last_seq:
@@ -515,8 +517,7 @@ def save_response(user: Any, attempt_id: int, position: int, change: ItemChange,
             if change.text is not None and grading_services.is_short(ai.item_version):
                 grading_services.save_text(ai, change.text, at=at)
             ai.last_seq = seq
-            ai.save(update_fields=["chosen_index", "is_flagged", "note", "struck", "answered_at", "time_spent_ms",
-                                   "last_seq"])
+            _WRITE_SAVE.run(ai)
             if attempt.last_position != position:
                 Attempt.objects.filter(pk=attempt.pk).update(last_position=position)
             return Saved(ai, "saved")

@@ -1,0 +1,57 @@
+"""core.prepared: the same instances and writes as the ORM's, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from medtutor.assessment import services
+from medtutor.assessment.models import Attempt, AttemptItem
+from medtutor.core import clock
+from medtutor.core.prepared import PreparedSelect, PreparedUpdate
+from tests.assessment.factories import make_exam, make_items
+
+
+@pytest.fixture
+def attempt(outline, faculty, student):
+    exam = make_exam(make_items(3, actor=faculty))
+    return services.start_attempt(student, exam.pk)
+
+
+def _fields(instance):
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_a_prepared_read_gives_what_the_orm_gives(attempt):
+    item = AttemptItem.objects.get(attempt=attempt, position=2)
+    item.struck, item.note, item.answered_at = [1, 3], "why not B?", clock.now()
+    item.save()
+    by_key = PreparedSelect(AttemptItem, by=("attempt", "position"))
+    read = by_key.first(attempt.pk, 2)
+    assert isinstance(read, AttemptItem) and not read._state.adding
+    assert _fields(read) == _fields(AttemptItem.objects.get(pk=item.pk))  # JSON, datetimes, booleans converted
+    assert by_key.first(attempt.pk, 99) is None
+    assert _fields(PreparedSelect(Attempt, by=("id",)).first(attempt.pk)) == _fields(Attempt.objects.get(pk=attempt.pk))
+
+
+def test_a_locking_read_locks_where_the_database_can(attempt):
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        PreparedSelect(Attempt, by=("id",), for_update=True).first(attempt.pk)
+    sql = queries.captured_queries[-1]["sql"]
+    assert sql.endswith("FOR UPDATE") == connection.features.has_select_for_update
+
+
+def test_the_wrong_number_of_key_values_is_refused(attempt):
+    with pytest.raises(TypeError, match="expected 2 value"):
+        PreparedSelect(AttemptItem, by=("attempt", "position")).first(attempt.pk)
+
+
+def test_a_prepared_update_writes_what_save_would(attempt):
+    item = AttemptItem.objects.get(attempt=attempt, position=1)
+    item.chosen_index, item.struck, item.note, item.last_seq = 2, [0], "changed", 7
+    item.is_correct = True  # not in the update's fields: must stay as stored
+    assert PreparedUpdate(AttemptItem, fields=("chosen_index", "struck", "note", "last_seq")).run(item) == 1
+    stored = AttemptItem.objects.get(pk=item.pk)
+    assert (stored.chosen_index, stored.struck, stored.note, stored.last_seq) == (2, [0], "changed", 7)
+    assert stored.is_correct is None
