@@ -55,3 +55,24 @@ def test_a_prepared_update_writes_what_save_would(attempt):
     stored = AttemptItem.objects.get(pk=item.pk)
     assert (stored.chosen_index, stored.struck, stored.note, stored.last_seq) == (2, [0], "changed", 7)
     assert stored.is_correct is None
+
+
+def test_the_user_lookup_by_key_is_the_orms(student, django_user_model):
+    """accounts.AccountManager.get(pk=...) (the signed-in user on every request) runs prepared."""
+    with CaptureQueriesContext(connection) as queries:
+        user = django_user_model.objects.get(pk=student.pk)
+    assert _fields(user) == _fields(django_user_model.objects.filter(pk=student.pk).first())
+    assert queries.captured_queries[0]["sql"].endswith("LIMIT 1")  # prepared (the ORM's get says LIMIT 21)
+    with pytest.raises(django_user_model.DoesNotExist):
+        django_user_model.objects.get(pk=student.pk + 1000)
+    assert django_user_model.objects.get(username=student.username) == student  # other lookups: the ORM
+
+
+def test_a_related_managers_lookup_by_key_still_filters(student, other_student):
+    from medtutor.accounts.models import Cohort
+
+    cohort = Cohort.objects.create(code="year-2", name="Year 2")
+    cohort.members.add(student)
+    assert cohort.members.get(pk=student.pk) == student
+    with pytest.raises(type(student).DoesNotExist):
+        cohort.members.get(pk=other_student.pk)
