@@ -372,6 +372,14 @@ def _key_and_choice(ai: AttemptItem) -> dict[str, int | None]:
     return {"key_index": ai.item_version.key_index, "chosen_index": ai.chosen_index}
 
 
+# The hot statements of a sitting (autosave, submission), compiled once: the ORM spent more CPU building
+# them than PostgreSQL spent running them (core.prepared).
+_LOCK_ATTEMPT = PreparedSelect(Attempt, by=("id",), for_update=True)
+_LOCK_ITEM = PreparedSelect(AttemptItem, by=("attempt", "position"), for_update=True)
+_WRITE_SAVE = PreparedUpdate(AttemptItem, fields=("chosen_index", "is_flagged", "note", "struck", "answered_at",
+                                                  "time_spent_ms", "last_seq"))
+
+
 # What scoring at submission reads of each item: the key and the choice, not the texts or the
 # classification (the report reads those); a deadline storm submits hundreds of attempts a second.
 _FINALIZE_READS = ("id", "attempt_id", "position", "chosen_index", "answered_at", "is_correct", "item_version__id",
@@ -412,7 +420,7 @@ def submit_attempt(user: Any, attempt_id: int, *, at: datetime | None = None, st
     at = at or clock.now()
     with transaction.atomic():
         # The owner check of attempt_for(for_writing=True), on the locked row itself.
-        attempt = Attempt.objects.select_for_update().filter(pk=attempt_id).order_by().first()
+        attempt = _LOCK_ATTEMPT.first(attempt_id)
         if attempt is None or attempt.student_id != getattr(user, "pk", None) or not has_role(user, STUDENT):
             raise NotFound(f"there is no attempt {attempt_id}")
         if attempt.submitted_at is None:
@@ -451,14 +459,6 @@ def _valid_seq(seq: Any) -> int:
     if isinstance(seq, bool) or not isinstance(seq, int) or not 0 < seq < MAX_SEQ:
         raise InvalidInput("the save has no valid sequence number; reload the page")
     return seq
-
-
-# The autosave's statements, compiled once (core.prepared: the ORM spent more CPU building them than
-# PostgreSQL spent running them).
-_LOCK_ATTEMPT = PreparedSelect(Attempt, by=("id",), for_update=True)
-_LOCK_ITEM = PreparedSelect(AttemptItem, by=("attempt", "position"), for_update=True)
-_WRITE_SAVE = PreparedUpdate(AttemptItem, fields=("chosen_index", "is_flagged", "note", "struck", "answered_at",
-                                                  "time_spent_ms", "last_seq"))
 
 
 def _locked_open_attempt(user: Any, attempt_id: int, at: datetime) -> tuple[Attempt, bool]:
