@@ -19,6 +19,7 @@ from django.db import transaction
 from medtutor.accounts.models import ExternalIdentity, Role
 from medtutor.core import clock
 from medtutor.core.audit import record_action
+from medtutor.core.prepared import PreparedSelect
 from medtutor.integrations.lti import claims as c
 from medtutor.integrations.lti import keys
 from medtutor.integrations.lti.http import get_json_with_headers, post
@@ -65,8 +66,15 @@ def _scores_url(lineitem_url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
 
 
+# Any launch by the user at all: most people never come through LTI, and every submission asks (a deadline
+# storm asks hundreds of times a second), so the common answer costs one prepared lookup.
+_ANY_LAUNCH = PreparedSelect(LtiLaunch, by=("user",))
+
+
 def _graded_launch(user_id: int, target: str) -> LtiLaunch | None:
     """The most recent LTI launch of `target` by this user that came with a line item we may score."""
+    if _ANY_LAUNCH.first(user_id) is None:
+        return None
     launch = (LtiLaunch.objects.select_related("resource_link")
               .filter(user_id=user_id, resource_link__target=target)
               .exclude(resource_link__lineitem_url="").order_by("-launched_at", "-pk").first())
