@@ -33,8 +33,9 @@ class PreparedSelect(Generic[M]):
     def __init__(self, model: type[M], *, by: Sequence[str], for_update: bool = False) -> None:
         self.model = model
         self.by = tuple(by)
+        self.by_fields = [_column(model, name) for name in self.by]
         self.for_update = for_update
-        self.fields = [f for f in model._meta.concrete_fields]
+        self.fields = list(model._meta.concrete_fields)
         self.attnames = [f.attname for f in self.fields]
         self._prepared: dict[str, tuple[str, list[tuple[int, list[Any], Any]]]] = {}
 
@@ -43,7 +44,7 @@ class PreparedSelect(Generic[M]):
         quote = connection.ops.quote_name
         table = self.model._meta.db_table
         columns = ", ".join(f"{quote(table)}.{quote(f.column)}" for f in self.fields)
-        where = " AND ".join(f"{quote(table)}.{quote(_column(self.model, name).column)} = %s" for name in self.by)
+        where = " AND ".join(f"{quote(table)}.{quote(field.column)} = %s" for field in self.by_fields)
         lock = " FOR UPDATE" if self.for_update and connection.features.has_select_for_update else ""
         sql = f"SELECT {columns} FROM {quote(table)} WHERE {where} LIMIT 1{lock}"
         # The converters the ORM's compiler would apply to each column (backend's, then the field's).
@@ -64,8 +65,8 @@ class PreparedSelect(Generic[M]):
         sql, converters = prepared
         connection = connections[using]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [_column(self.model, name).get_db_prep_value(v, connection)
-                                 for name, v in zip(self.by, values, strict=True)])
+            cursor.execute(sql, [field.get_db_prep_value(v, connection)
+                                 for field, v in zip(self.by_fields, values, strict=True)])
             row = cursor.fetchone()
         if row is None:
             return None
