@@ -40,7 +40,7 @@ from medtutor.assessment.models import (
     ExamOverride,
     SubmitReason,
 )
-from medtutor.content.models import Competency, Discipline, Item, ItemKind
+from medtutor.content.models import Competency, Discipline, Item, ItemKind, ItemVersion
 from medtutor.core import audit, clock
 from medtutor.core.errors import InvalidInput, NotFound
 from medtutor.core.prepared import PreparedSelect, PreparedUpdate
@@ -376,6 +376,8 @@ def _key_and_choice(ai: AttemptItem) -> dict[str, int | None]:
 # them than PostgreSQL spent running them (core.prepared).
 _LOCK_ATTEMPT = PreparedSelect(Attempt, by=("id",), for_update=True)
 _LOCK_ITEM = PreparedSelect(AttemptItem, by=("attempt", "position"), for_update=True)
+_ITEM_AT = PreparedSelect(AttemptItem, by=("attempt", "position"))
+_VERSION_BY_ID = PreparedSelect(ItemVersion, by=("id",))
 _WRITE_SAVE = PreparedUpdate(AttemptItem, fields=("chosen_index", "is_flagged", "note", "struck", "answered_at",
                                                   "time_spent_ms", "last_seq"))
 
@@ -635,10 +637,12 @@ def navigator_items(attempt: Attempt) -> list[AttemptItem]:
 
 
 def item_at(attempt: Attempt, position: int) -> AttemptItem:
-    ai = (attempt.items.select_related("item_version__objective__competency").filter(position=position)
-          .order_by().first())
+    """The item and its version in two prepared reads (the question page's hot path); the learning
+    objective, shown only with feedback, is read when shown."""
+    ai = _ITEM_AT.first(attempt.pk, position)
     if ai is None:
         raise NotFound(f"this attempt has no question {position}")
+    ai.item_version = _VERSION_BY_ID.first(ai.item_version_id)
     return ai
 
 
