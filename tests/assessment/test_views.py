@@ -250,16 +250,16 @@ def test_an_autosave_and_a_question_page_stay_within_their_query_budget(client, 
     """The two requests of a sitting that a thousand students repeat: each extra query costs every one of them.
     An autosave: session, user, the locked attempt, the locked item, the item's update (the attempt's last
     position only when it moves), and the savepoint and its release that the test's transaction turns the
-    save's transaction into. A page: session, user, attempt, navigator, question, its version (two prepared
-    reads cost less CPU than the ORM's three-way join they replace), accommodation, last position; no break
-    rows without the accommodation, no card-count badge during an exam, no objective before feedback."""
+    save's transaction into. A page: session, user, attempt, its exam, navigator, question, its version
+    (prepared reads: two cost less CPU than the ORM's join they replace), accommodation, last position; no
+    break rows without the accommodation, no card-count badge during an exam, no objective before feedback."""
     client.force_login(student)
     attempt = _start(client, timed)
     client.get(f"/attempts/{attempt.pk}/q/2/")
     with django_assert_max_num_queries(7):
         saved = client.post(f"/attempts/{attempt.pk}/q/2/", {"seq": 1, "choice": 1}, HTTP_ACCEPT="application/json")
     assert saved.json()["status"] == "saved"
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         page = client.get(f"/attempts/{attempt.pk}/q/3/")
     html = page.content.decode()
     assert page.status_code == 200 and f'href="/attempts/{attempt.pk}/q/4/"' in html

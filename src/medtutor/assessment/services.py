@@ -312,15 +312,20 @@ def _draw_form(exam: Exam, attempt: Attempt) -> None:
 
 
 def attempt_for(user: Any, attempt_id: int, *, for_writing: bool = False) -> Attempt:
-    """The student's own attempt; faculty may read any. Anything else is reported as absent (404)."""
-    attempt = Attempt.objects.select_related("exam", "student").filter(pk=attempt_id).first()
+    """The student's own attempt; faculty may read any. Anything else is reported as absent (404).
+
+    Every page of a sitting starts here: the attempt and its exam are two prepared reads, and the
+    student is the signed-in user when it is their own (faculty's pages read the student when shown)."""
+    attempt = _ATTEMPT_BY_ID.first(attempt_id)
     if attempt is None:
         raise NotFound(f"there is no attempt {attempt_id}")
-    if attempt.student_id == getattr(user, "pk", None) and has_role(user, STUDENT):
-        return attempt
-    if not for_writing and has_role(user, *AUTHORS):
-        return attempt
-    raise NotFound(f"there is no attempt {attempt_id}")
+    own = attempt.student_id == getattr(user, "pk", None) and has_role(user, STUDENT)
+    if not own and (for_writing or not has_role(user, *AUTHORS)):
+        raise NotFound(f"there is no attempt {attempt_id}")
+    attempt.exam = _EXAM_BY_ID.first(attempt.exam_id)
+    if own:
+        attempt.student = user
+    return attempt
 
 
 def _is_past(attempt: Attempt, at: datetime) -> bool:
@@ -376,6 +381,8 @@ def _key_and_choice(ai: AttemptItem) -> dict[str, int | None]:
 # them than PostgreSQL spent running them (core.prepared).
 _LOCK_ATTEMPT = PreparedSelect(Attempt, by=("id",), for_update=True)
 _LOCK_ITEM = PreparedSelect(AttemptItem, by=("attempt", "position"), for_update=True)
+_ATTEMPT_BY_ID = PreparedSelect(Attempt, by=("id",))
+_EXAM_BY_ID = PreparedSelect(Exam, by=("id",))
 _ITEM_AT = PreparedSelect(AttemptItem, by=("attempt", "position"))
 _VERSION_BY_ID = PreparedSelect(ItemVersion, by=("id",))
 _WRITE_SAVE = PreparedUpdate(AttemptItem, fields=("chosen_index", "is_flagged", "note", "struck", "answered_at",
