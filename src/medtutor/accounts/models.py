@@ -11,6 +11,8 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from medtutor.core.prepared import PreparedSelect
+
 
 class Role(models.TextChoices):
     STUDENT = "student", "Student"
@@ -18,7 +20,7 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Program administrator"
 
 
-_USER_BY_PK: dict[type, Any] = {}
+_USER_BY_PK: dict[type, PreparedSelect] = {}
 
 
 class AccountManager(UserManager):
@@ -30,8 +32,6 @@ class AccountManager(UserManager):
         # Only the plain manager: a related manager (cohort.members) is a subclass that filters.
         if args or kwargs.keys() != {"pk"} or type(self) is not AccountManager:
             return super().get(*args, **kwargs)
-        from medtutor.core.prepared import PreparedSelect
-
         by_pk = _USER_BY_PK.get(self.model)
         if by_pk is None:
             by_pk = _USER_BY_PK[self.model] = PreparedSelect(self.model, by=("id",))
