@@ -428,10 +428,7 @@ def submit_attempt(user: Any, attempt_id: int, *, at: datetime | None = None, st
     An adaptive exam ends by its stopping rule (`stopping_rule=True`, the CAT's own call), not by hand."""
     at = at or clock.now()
     with transaction.atomic():
-        # The owner check of attempt_for(for_writing=True), on the locked row itself.
-        attempt = _LOCK_ATTEMPT.first(attempt_id)
-        if attempt is None or attempt.student_id != getattr(user, "pk", None) or not has_role(user, STUDENT):
-            raise NotFound(f"there is no attempt {attempt_id}")
+        attempt = _locked_own_attempt(user, attempt_id)
         if attempt.submitted_at is None:
             if _is_past(attempt, at):
                 _finalize(attempt, reason=SubmitReason.DEADLINE, at=attempt.deadline_at, actor=None)
@@ -470,12 +467,18 @@ def _valid_seq(seq: Any) -> int:
     return seq
 
 
-def _locked_open_attempt(user: Any, attempt_id: int, at: datetime) -> tuple[Attempt, bool]:
-    """Lock the attempt row; close it if its deadline passed. Returns (attempt, just_expired)."""
-    # The owner check of attempt_for(for_writing=True) on the locked row itself: one query less per autosave.
+def _locked_own_attempt(user: Any, attempt_id: int) -> Attempt:
+    """Lock the student's own attempt row. The owner check of attempt_for(for_writing=True), on the locked
+    row itself: one query less per autosave and per submission."""
     attempt = _LOCK_ATTEMPT.first(attempt_id)
     if attempt is None or attempt.student_id != getattr(user, "pk", None) or not has_role(user, STUDENT):
         raise NotFound(f"there is no attempt {attempt_id}")
+    return attempt
+
+
+def _locked_open_attempt(user: Any, attempt_id: int, at: datetime) -> tuple[Attempt, bool]:
+    """Lock the attempt row; close it if its deadline passed. Returns (attempt, just_expired)."""
+    attempt = _locked_own_attempt(user, attempt_id)
     if attempt.submitted_at is not None:
         raise AttemptClosed("this attempt has been submitted; answers can no longer change")
     if _is_past(attempt, at):
