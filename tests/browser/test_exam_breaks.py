@@ -24,7 +24,7 @@ def _start(page, base_url, student, title):
     page.goto(f"{base_url}/exams/")
     page.get_by_role("link", name=title).click()
     page.get_by_role("button", name="Start the exam").click()
-    page.wait_for_selector("form[data-exam-form]")
+    page.wait_for_selector("form[data-exam-form][data-autosave=on]")
 
 
 def test_pause_hides_the_questions_and_resume_survives_a_reload(page, live_server, bank, student):
@@ -46,7 +46,7 @@ def test_pause_hides_the_questions_and_resume_survives_a_reload(page, live_serve
     assert stem not in page.content()
 
     page.get_by_role("button", name="Resume the exam").click()
-    page.wait_for_selector("form[data-exam-form]")
+    page.wait_for_selector("form[data-exam-form][data-autosave=on]")
     assert page.locator(".stem").inner_text() == stem
     assert page.locator("#choice-2").is_checked()
     assert page.get_by_label("Your note").input_value() == "recheck the potassium"

@@ -29,7 +29,7 @@ def test_timed_exam_with_flag_reload_resume_and_report(page, live_server, bank, 
     page.get_by_role("link", name="Exams").first.click()
     page.get_by_role("link", name="Timed cardiology").click()
     page.get_by_role("button", name="Start the exam").click()
-    page.wait_for_selector("form[data-exam-form]")
+    page.wait_for_selector("form[data-exam-form][data-autosave=on]")
     assert page.locator("#exam-timer").is_visible()
     assert page.locator(".option-explanation").count() == 0
 
@@ -43,13 +43,14 @@ def test_timed_exam_with_flag_reload_resume_and_report(page, live_server, bank, 
 
     page.get_by_role("button", name="Next →").click()
     page.wait_for_url("**/q/2/")
+    page.wait_for_selector("form[data-exam-form][data-autosave=on]")  # the shortcut needs the script
     page.keyboard.press("3")  # keyboard shortcut: option C
     _wait_saved(page)
     page.locator('[data-strike="0"]').click()
     _wait_saved(page)
 
     page.reload()  # the browser closes or crashes mid-exam: everything comes back from the server
-    page.wait_for_selector("form[data-exam-form]")
+    page.wait_for_selector("form[data-exam-form][data-autosave=on]")
     assert page.locator("#choice-2").is_checked()
     assert "is-struck" in page.locator('[data-option="0"]').get_attribute("class")
 
@@ -84,7 +85,7 @@ def test_tutor_mode_shows_feedback_after_an_answer(page, live_server, bank, stud
     page.goto(f"{live_server.url}/exams/")
     page.get_by_role("link", name="Tutor cardiology").click()
     page.get_by_role("button", name="Start the exam").click()
-    page.wait_for_selector("form[data-exam-form]")
+    page.wait_for_selector("form[data-exam-form][data-autosave=on]")
     assert page.locator(".option-explanation").count() == 0
     assert page.locator("#exam-timer").count() == 0
     page.locator("label[for=choice-0]").click()
@@ -96,3 +97,23 @@ def test_tutor_mode_shows_feedback_after_an_answer(page, live_server, bank, stud
     assert "Learning objective" in page.content()
     assert page.locator("#choice-1").is_disabled()
     assert not [e for e in page.csp_errors if "Content Security Policy" in e]
+
+
+def test_an_answer_given_while_the_script_loads_is_saved_once_it_runs(page, live_server, bank, student):
+    """A slow phone: the student picks an option before exam.js arrives; it must still reach the server."""
+    make_exam(bank, time_limit_minutes=30, title="Slow network")
+    login(page, live_server.url, student.username, PASSWORD)
+    page.goto(f"{live_server.url}/exams/")
+    page.get_by_role("link", name="Slow network").click()
+    held = []
+    page.route("**/exam*.js", lambda route: held.append(route))
+    page.get_by_role("button", name="Start the exam").click()
+    page.wait_for_selector("form[data-exam-form]")
+    page.locator("label[for=choice-3]").click()
+    expect(page.locator("#save-status")).to_have_text("All answers saved")  # nothing has saved it yet
+    assert Attempt.objects.get(exam__title="Slow network").items.filter(chosen_index__isnull=False).count() == 0
+    assert held, "the exam script was requested"
+    for route in held:
+        route.continue_()
+    _wait_saved(page)
+    assert Attempt.objects.get(exam__title="Slow network").items.get(position=1).chosen_index is not None

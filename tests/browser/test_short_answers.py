@@ -22,7 +22,7 @@ def test_short_answer_autosaves_and_faculty_confirm_it(page, live_server, transa
     page.goto(f"{live_server.url}/exams/")
     page.get_by_role("link", name="Diuretics short answers").click()
     page.get_by_role("button", name="Start the exam").click()
-    page.wait_for_selector("form[data-exam-form]")
+    page.wait_for_selector("form[data-exam-form][data-autosave=on]")
     page.locator("#answer-text").fill(GOOD)  # no button pressed: the pause in typing saves it
     expect(page.locator("#save-status")).to_have_text(re.compile(r"^Saved"))
     assert REFERENCE not in page.content()

@@ -275,6 +275,23 @@
     }
   });
 
+  /* Whatever was chosen or typed while this file was still loading saved nothing: save it now. */
+  function changedBeforeLoad() {
+    var fields = form.querySelectorAll("input, textarea");
+    for (var j = 0; j < fields.length; j++) {
+      var field = fields[j];
+      if (field.disabled || field.type === "hidden") continue;
+      if (field.type === "radio" || field.type === "checkbox") {
+        if (field.checked !== field.defaultChecked) return true;
+      } else if (field.value !== field.defaultValue) {
+        return true;
+      }
+    }
+    return false;
+  }
+  if (!isLocked && changedBeforeLoad()) save();
+  form.setAttribute("data-autosave", "on");
+
   setupTimer(function () { lockForm(); setStatus("Time is up", "is-error"); });
   var result = document.querySelector("[data-result]");
   if (result) result.focus();
