@@ -29,6 +29,7 @@ def test_review_a_card_then_undo_shows_it_again(page, live_server, student_with_
     page.wait_for_url(f"{live_server.url}/cards/")
     page.get_by_role("link", name="Start review").click()
     page.wait_for_selector("[data-card-front]")
+    page.wait_for_load_state()  # the shortcuts below need the deferred script, which runs before "load"
     first = _card_id(page)
     assert not page.get_by_role("button", name="Good").is_visible()  # answer hidden until asked for
     page.keyboard.press("Space")

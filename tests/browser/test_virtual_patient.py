@@ -34,6 +34,7 @@ def test_encounter_from_first_question_to_debrief(page, live_server, vp_student)
     assert "not patient care" in page.content()
     page.get_by_role("button", name="Start encounter").click()
     page.wait_for_selector("text=nuts in my curry")
+    page.wait_for_load_state()  # htmx (deferred) must be listening before the first question
 
     box = page.get_by_label("Ask the patient")
     box.fill("When did this start?")
