@@ -131,7 +131,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+    CACHES = {"default": {"BACKEND": "medtutor.core.cache.ReusingRedisCache", "LOCATION": REDIS_URL,
                           "KEY_PREFIX": os.environ.get("MEDTUTOR_CACHE_PREFIX", "medtutor")}}
     # Sessions read from the shared cache, written through to the database (which stays the record, so a
     # Redis restart signs nobody out): one query less on every request. Only with a shared cache: a

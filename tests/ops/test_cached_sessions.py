@@ -10,7 +10,7 @@ from django.core.cache import caches
 
 from medtutor.governance.privacy import end_sessions
 
-REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+REDIS = {"default": {"BACKEND": "medtutor.core.cache.ReusingRedisCache",
                      "LOCATION": "redis://127.0.0.1:6379/0", "KEY_PREFIX": f"test-sessions-{secrets.token_hex(4)}"}}
 
 
