@@ -55,7 +55,12 @@ def review_threshold() -> float:
 
 
 def is_short(version: ItemVersion) -> bool:
-    return not version.options and bool(version.answers or getattr(version, "rubric", None))
+    return is_short_columns(version.options, version.answers, getattr(version, "rubric", None))
+
+
+def is_short_columns(options: Any, answers: Any, rubric: Any) -> bool:
+    """is_short on a version's columns, for callers that read rows rather than model instances."""
+    return not options and bool(answers or rubric)
 
 
 # --- questions from items --------------------------------------------------------------------------
@@ -182,14 +187,14 @@ def _points_json(grade: sa.Grade) -> list[dict[str, Any]]:
              "coverage": p.coverage, "span_text": p.span_text} for p in grade.points]
 
 
-def grade_attempt(attempt: Attempt, *, at: datetime, loaded: list[AttemptItem] | None = None) -> int:
+def grade_attempt(attempt: Attempt, *, at: datetime, any_short: bool | None = None) -> int:
     """Grade every short answer of a locked attempt being submitted (inside the caller's transaction).
 
     Returns how many short items graded now count as correct (confident grades only); items graded
-    at reveal in tutor mode were counted by the scorer already. `loaded`: the attempt's items with their
-    versions, already read by the caller (the common all-multiple-choice exam then costs no query here).
+    at reveal in tutor mode were counted by the scorer already. `any_short`: whether the caller, having read
+    the attempt's items, saw a short one (False: the common all-multiple-choice exam costs no query here).
     """
-    if loaded is not None and not any(is_short(ai.item_version) for ai in loaded):
+    if any_short is False:
         return 0
     items = [ai for ai in attempt.items.select_related("item_version", "short_answer")
              if is_short(ai.item_version)]
@@ -312,8 +317,11 @@ def short_view(attempt: Attempt, ai: AttemptItem) -> ShortView | None:
 
 def scored_choice(ai: AttemptItem) -> tuple[int | None, int | None]:
     """(key, chosen) standing in for a short item in the multiple-choice scorer: right iff graded correct."""
-    answered = ai.answered_at is not None
-    return 0, (0 if ai.is_correct else (1 if answered else None))
+    return scored_choice_columns(ai.is_correct, ai.answered_at)
+
+
+def scored_choice_columns(is_correct: bool | None, answered_at: Any) -> tuple[int | None, int | None]:
+    return 0, (0 if is_correct else (1 if answered_at is not None else None))
 
 
 # --- the faculty review queue ----------------------------------------------------------------------------

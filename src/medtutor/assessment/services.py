@@ -390,22 +390,28 @@ _WRITE_SAVE = PreparedUpdate(AttemptItem, fields=("chosen_index", "is_flagged", 
 
 
 # What scoring at submission reads of each item: the key and the choice, not the texts or the
-# classification (the report reads those); a deadline storm submits hundreds of attempts a second.
-_FINALIZE_READS = ("id", "attempt_id", "position", "chosen_index", "answered_at", "is_correct", "item_version__id",
-                   "item_version__options", "item_version__key_index", "item_version__answers",
-                   "item_version__rubric")
+# classification (the report reads those), as plain rows: a deadline storm submits hundreds of attempts a
+# second, and building two model instances per item cost more than the query.
+_FINALIZE_COLUMNS = ("pk", "position", "chosen_index", "answered_at", "is_correct", "item_version__key_index",
+                     "item_version__options", "item_version__answers", "item_version__rubric")
 
 
 def _finalize(attempt: Attempt, *, reason: str, at: datetime, actor: Any) -> None:
     """Score and close a locked, open attempt (inside the caller's transaction)."""
-    loaded = list(attempt.items.select_related("item_version").only(*_FINALIZE_READS).order_by())
-    result = scoring.score([scoring.ScoredItem(position=ai.position, **_key_and_choice(ai)) for ai in loaded])
+    rows = list(attempt.items.order_by().values_list(*_FINALIZE_COLUMNS))
+    scored, stored, any_short = [], [], False
+    for pk, position, chosen, answered_at, is_correct, key, options, answers, rubric in rows:
+        if grading_services.is_short_columns(options, answers, rubric):
+            any_short = True
+            key, chosen = grading_services.scored_choice_columns(is_correct, answered_at)
+        scored.append(scoring.ScoredItem(position=position, key_index=key, chosen_index=chosen))
+        stored.append((pk, is_correct))
+    result = scoring.score(scored)
     # One UPDATE per value instead of a CASE per row: the same rows end in the same state.
     changed: dict[bool, list[int]] = {True: [], False: []}
-    for ai, item_score in zip(loaded, result.items, strict=True):
-        if ai.is_correct is not item_score.is_correct:
-            changed[item_score.is_correct].append(ai.pk)
-            ai.is_correct = item_score.is_correct
+    for (pk, is_correct), item_score in zip(stored, result.items, strict=True):
+        if is_correct is not item_score.is_correct:
+            changed[item_score.is_correct].append(pk)
     for value, pks in changed.items():
         if pks:
             AttemptItem.objects.filter(pk__in=pks).update(is_correct=value)
@@ -413,8 +419,7 @@ def _finalize(attempt: Attempt, *, reason: str, at: datetime, actor: Any) -> Non
         breaks.end_open_break(attempt, at)
     attempt.submitted_at = at
     attempt.submit_reason = reason
-    attempt.score_correct = result.correct + grading_services.grade_attempt(
-        attempt, at=at, loaded=loaded)
+    attempt.score_correct = result.correct + grading_services.grade_attempt(attempt, at=at, any_short=any_short)
     attempt.score_total = result.total
     attempt.save(update_fields=["submitted_at", "submit_reason", "score_correct", "score_total"])
     audit.record_action(actor, "exam.attempt.submitted", subject=attempt, data={
