@@ -106,3 +106,35 @@ def test_cli_audit_verify_reports_the_broken_record(chain):
     _tamper("UPDATE core_auditrecord SET output = %s WHERE seq = %s", ['{"score": 1}', 4])
     broken = runner.invoke(app, ["audit", "verify"])
     assert broken.exit_code == 1 and "record 4" in broken.output
+
+
+def test_concurrent_writers_never_fork_the_chain(transactional_db):
+    """Eight threads append at once, each record in its own transaction, as gunicorn's threads do."""
+    import threading
+
+    from django.db import connection as main_connection
+    from django.db import connections, transaction
+
+    if main_connection.vendor != "postgresql":
+        pytest.skip("the chain's lock is PostgreSQL's; SQLite's test database is not shared between threads")
+    errors = []
+
+    def writer(n):
+        try:
+            for i in range(15):
+                with transaction.atomic():
+                    audit.record_action(None, "test.concurrent", subject=("writer", f"{n}-{i}"))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    report = audit.verify_chain()
+    assert report.ok, report.reason
+    assert report.checked == AuditRecord.objects.count() >= 120

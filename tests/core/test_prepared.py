@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from medtutor.assessment import services
 from medtutor.assessment.models import Attempt, AttemptItem
 from medtutor.core import clock
-from medtutor.core.prepared import PreparedSelect, PreparedUpdate
+from medtutor.core.models import AuditRecord, JobRun
+from medtutor.core.prepared import PreparedInsert, PreparedSelect, PreparedUpdate
 from tests.assessment.factories import make_exam, make_items
 
 
@@ -76,3 +77,27 @@ def test_a_related_managers_lookup_by_key_still_filters(student, other_student):
     assert cohort.members.get(pk=student.pk) == student
     with pytest.raises(type(student).DoesNotExist):
         cohort.members.get(pk=other_student.pk)
+
+
+def test_a_prepared_insert_stores_what_save_would_and_reads_back_the_key(attempt, student):
+    at = clock.now()
+
+    def new(seq):
+        return AuditRecord(seq=seq, created_at=at, kind="action", action="test.insert", actor=student,
+                           actor_label=student.username, output={"a": [1, 2], "b": None}, confidence=0.25,
+                           prev_hash="0" * 64, hash=f"{seq:064d}")
+
+    by_orm, prepared = new(10_001), new(10_002)
+    by_orm.save(force_insert=True)
+    PreparedInsert(AuditRecord).run(prepared)
+    assert prepared.pk is not None and prepared.pk != by_orm.pk and not prepared._state.adding
+    stored = {f: v for f, v in _fields(AuditRecord.objects.get(pk=prepared.pk)).items() if f not in ("id", "seq", "hash")}
+    assert stored == {f: v for f, v in _fields(AuditRecord.objects.get(pk=by_orm.pk)).items()
+                      if f not in ("id", "seq", "hash")}
+    assert stored["output"] == {"a": [1, 2], "b": None}  # JSON written as the ORM writes it
+
+
+def test_a_prepared_insert_needs_an_auto_key_as_its_only_database_value():
+    assert PreparedInsert(JobRun).key.name == "id"
+    from medtutor.accounts.models import SubgroupAttribute
+    assert PreparedInsert(SubgroupAttribute).fields  # an ordinary model is accepted

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 
 from medtutor.core import clock
 from medtutor.core.models import AuditKind, AuditRecord
+from medtutor.core.prepared import PreparedInsert
 
 GENESIS_HASH = "0" * 64
 _LOCK_KEY = 7_201_310  # PostgreSQL advisory lock id of the audit chain
@@ -56,9 +57,16 @@ def _hashed_fields(record: AuditRecord) -> dict[str, Any]:
 
 
 @functools.cache
-def _head_sql() -> str:
+def _head_sql(vendor: str) -> str:
+    """The chain's head in one plain statement; on PostgreSQL behind the chain's lock, in the same round trip.
+    The lock comes first and the head is read by a statement of its own, so its snapshot sees the commit of
+    whoever held the lock before (each statement of a multi-statement query takes a fresh snapshot)."""
     quote, table = connection.ops.quote_name, AuditRecord._meta.db_table
-    return f"SELECT {quote('seq')}, {quote('hash')} FROM {quote(table)} ORDER BY {quote('seq')} DESC LIMIT 1"
+    head = f"SELECT {quote('seq')}, {quote('hash')} FROM {quote(table)} ORDER BY {quote('seq')} DESC LIMIT 1"
+    return f"SELECT pg_advisory_xact_lock({_LOCK_KEY}); {head}" if vendor == "postgresql" else head
+
+
+_INSERT_RECORD = PreparedInsert(AuditRecord)
 
 
 def _append(**fields: Any) -> AuditRecord:
@@ -68,22 +76,21 @@ def _append(**fields: Any) -> AuditRecord:
     fields.setdefault("actor_label", actor.get_username() if actor is not None else "")
     # JSON round-trips (tuples become lists, keys become strings) so the stored value hashes the same.
     fields["output"] = json.loads(canonical_json(fields.get("output") or {}))
+    # Everything but the link is built before the lock: every writer of the log waits while it is held,
+    # and under a submission storm the time between taking it and committing limits submissions per second.
+    record = AuditRecord(**fields)
     # savepoint=False: inside a caller's transaction (most records are) a failure here must undo the
     # caller's change too, and two savepoint round trips per record were a measurable part of a submission.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(_head_sql(connection.vendor))
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
-        # The chain's head in one plain statement (after the lock: its snapshot must see the last commit).
-        cursor.execute(_head_sql())
+            cursor.nextset()
         head = cursor.fetchone()
-        record = AuditRecord(
-            seq=head[0] + 1 if head else 1,
-            created_at=clock.now(),
-            prev_hash=head[1] if head else GENESIS_HASH,
-            **fields,
-        )
+        record.seq = head[0] + 1 if head else 1
+        record.created_at = clock.now()
+        record.prev_hash = head[1] if head else GENESIS_HASH
         record.hash = _record_hash(_hashed_fields(record), record.prev_hash)
-        record.save(force_insert=True)
+        _INSERT_RECORD.run(record)  # save(force_insert=True) without compiling the INSERT each time
     return record
 
 

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 
-__all__ = ["PreparedSelect", "PreparedUpdate"]
+__all__ = ["PreparedInsert", "PreparedSelect", "PreparedUpdate"]
 
 M = TypeVar("M", bound=Model)
 
@@ -102,3 +102,40 @@ class PreparedUpdate:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.rowcount
+
+
+class PreparedInsert:
+    """`INSERT INTO <table> (<every concrete column but the auto key>) VALUES (...)`, the new key read back,
+    as `instance.save(force_insert=True)` would write a new row (no signals and no overridden save(): use it
+    only for models whose receivers and save() add nothing on insert)."""
+
+    def __init__(self, model: type[Model]) -> None:
+        meta = model._meta
+        if meta.auto_field is None or list(meta.db_returning_fields) != [meta.auto_field]:
+            raise ValueError(f"{model.__name__}: only models whose one database-set column is an auto key")
+        self.model = model
+        self.key = meta.auto_field
+        self.fields = [f for f in meta.local_concrete_fields if f is not self.key]
+        self._sql: dict[str, str] = {}
+
+    def run(self, instance: Model, *, using: str = DEFAULT_DB_ALIAS) -> None:
+        connection = connections[using]
+        sql = self._sql.get(using)
+        if sql is None:
+            quote = connection.ops.quote_name
+            columns = ", ".join(quote(f.column) for f in self.fields)
+            sql = (f"INSERT INTO {quote(self.model._meta.db_table)} ({columns}) "
+                   f"VALUES ({', '.join(['%s'] * len(self.fields))})")
+            if connection.features.can_return_columns_from_insert:
+                sql += f" RETURNING {quote(self.key.column)}"
+            self._sql[using] = sql
+        params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in self.fields]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            if connection.features.can_return_columns_from_insert:
+                key = cursor.fetchone()[0]
+            else:
+                key = connection.ops.last_insert_id(cursor, self.model._meta.db_table, self.key.column)
+        setattr(instance, self.key.attname, key)
+        instance._state.adding = False
+        instance._state.db = using
