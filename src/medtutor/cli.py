@@ -92,9 +92,12 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="gunicorn worker processes.")] = 2,
+    threads: Annotated[int, typer.Option(help="Threads per worker: requests one worker serves at once.")] = 4,
     demo: Annotated[bool, typer.Option("--demo", help="Migrate and load the demo first.")] = False,
 ) -> None:
     """Serve medtutor with gunicorn (static files by whitenoise)."""
+    if workers < 1 or threads < 1:
+        fail("--workers and --threads must be at least 1", code=2)
     setup_django()
     if demo:
         _manage("migrate", "--no-input", "-v", "0")
@@ -113,7 +116,7 @@ def serve(
     metrics_dir.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     args = [sys.executable, "-m", "gunicorn", "medtutor.wsgi:application", "--bind", f"{host}:{port}",
-            "--workers", str(workers), "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "10",
+            "--workers", str(workers), "--threads", str(threads), "--access-logfile", "-", "--graceful-timeout", "10",
             "--config", "python:medtutor.gunicorn_conf"]
     os.execv(sys.executable, args)
 
@@ -623,7 +626,8 @@ def bench_exam_load(
     students: Annotated[int, typer.Option(help="Simulated students sitting the exam at once.")] = 1000,
     duration: Annotated[float, typer.Option(help="Seconds of load on each database.")] = 45.0,
     interval: Annotated[float, typer.Option(help="Mean seconds between one student's autosaves.")] = 5.0,
-    workers: Annotated[int, typer.Option(help="gunicorn worker processes (4 threads each).")] = 2,
+    workers: Annotated[int, typer.Option(help="gunicorn worker processes.")] = 2,
+    threads: Annotated[int, typer.Option(help="Threads per gunicorn worker.")] = 4,
     databases: Annotated[str, typer.Option(help="Comma-separated: sqlite, postgresql.")] = "sqlite,postgresql",
     seed: Annotated[int, typer.Option(help="Seed of the simulated students.")] = 0,
     start_over_http: Annotated[bool, typer.Option("--start-over-http", help="Students also start their attempts over HTTP during the ramp (the exam-start storm); by default attempts are started in setup.")] = False,
@@ -635,10 +639,10 @@ def bench_exam_load(
     chosen = [d.strip() for d in databases.split(",") if d.strip()]
     if not chosen or any(d not in ("sqlite", "postgresql") for d in chosen):
         fail("--databases takes sqlite, postgresql or both, comma-separated", code=2)
-    if students < 1 or duration <= 0 or interval <= 0 or workers < 1:
-        fail("--students, --duration, --interval and --workers must be positive", code=2)
-    config = LoadConfig(students=students, duration=duration, interval=interval, workers=workers, seed=seed,
-                        start_over_http=start_over_http)
+    if students < 1 or duration <= 0 or interval <= 0 or workers < 1 or threads < 1:
+        fail("--students, --duration, --interval, --workers and --threads must be positive", code=2)
+    config = LoadConfig(students=students, duration=duration, interval=interval, workers=workers, threads=threads,
+                        seed=seed, start_over_http=start_over_http)
     try:
         results = run_exam_load(config, chosen, log=lambda line: typer.echo(line, err=True), redis_url=redis_url)
     except RuntimeError as error:

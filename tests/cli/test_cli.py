@@ -146,3 +146,28 @@ def test_serve_answers_with_pages_and_static_files(served):
     with urllib.request.urlopen(served + css) as response:
         assert response.status == 200 and response.headers["Content-Type"].startswith("text/css")
         assert "max-age" in response.headers.get("Cache-Control", "")
+
+
+def test_serve_passes_workers_and_threads_to_gunicorn(monkeypatch, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    settings.STATIC_ROOT = tmp_path / "static"
+    started = {}
+
+    def exec_instead(path, args):
+        started["args"] = args
+        raise SystemExit(0)
+
+    monkeypatch.setattr(os, "execv", exec_instead)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    result = runner.invoke(app, ["serve", "--port", "8199", "--workers", "3", "--threads", "8"])
+    assert result.exit_code == 0, result.output
+    args = started["args"]
+    assert args[args.index("--workers") + 1] == "3" and args[args.index("--threads") + 1] == "8"
+    assert "http://127.0.0.1:8199/" in result.output
+
+
+@pytest.mark.parametrize("option", ["--threads", "--workers"])
+def test_serve_refuses_no_threads_or_workers(option):
+    result = runner.invoke(app, ["serve", option, "0"])
+    assert result.exit_code == 2
+    assert "--workers and --threads must be at least 1" in result.output

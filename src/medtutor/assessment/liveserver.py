@@ -86,8 +86,8 @@ def run_python(args: Sequence[str], env: dict[str, str], *, timeout: float = 300
 class Server:
     """`python -m medtutor serve` (it execs gunicorn, so the child's pid is the gunicorn master)."""
 
-    def __init__(self, env: dict[str, str], var: Path, *, workers: int = 2):
-        self.env, self.var, self.n_workers = env, var, workers
+    def __init__(self, env: dict[str, str], var: Path, *, workers: int = 2, threads: int = 4):
+        self.env, self.var, self.n_workers, self.threads = env, var, workers, threads
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -97,7 +97,8 @@ class Server:
         self.starts += 1
         log = open(self.var / f"server-{self.starts}.log", "wb")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "medtutor", "serve", "--port", str(self.port), "--workers", str(self.n_workers)],
+            [sys.executable, "-m", "medtutor", "serve", "--port", str(self.port), "--workers", str(self.n_workers),
+             "--threads", str(self.threads)],
             env=self.env, cwd=self.var, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout

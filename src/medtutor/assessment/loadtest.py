@@ -54,7 +54,8 @@ class LoadConfig:
     duration: float = 45.0      # seconds of load per database
     interval: float = 5.0       # mean seconds between one student's autosaves
     items: int = 20
-    workers: int = 2            # gunicorn worker processes (4 threads each, as `medtutor serve` runs)
+    workers: int = 2            # gunicorn worker processes, as `medtutor serve` runs by default
+    threads: int = 4            # threads per worker, as `medtutor serve` runs by default
     ramp: float | None = None   # students start over this many seconds (default: a third of the duration, at most 20)
     navigate: float = 0.25      # chance that a student moves to another question after a save (GET the page)
     # False: attempts are started in setup and the load is answering and submitting (issue 5's target);
@@ -376,7 +377,7 @@ def _run_one(kind: str, config: LoadConfig, folder: Path, log: Callable[[str], N
                     own = var / f"server-{n}"
                     own.mkdir(exist_ok=True)
                     running.append(stack.enter_context(liveserver.Server(
-                        env | {"MEDTUTOR_VAR_DIR": str(own)}, own, workers=config.workers)))
+                        env | {"MEDTUTOR_VAR_DIR": str(own)}, own, workers=config.workers, threads=config.threads)))
                 log(f"[{result.database}] {', '.join(s.base for s in running)}: {config.students} students for "
                     f"{config.duration:.0f} s (a save every ~{config.interval:g} s each"
                     f"{', starting over HTTP' if config.start_over_http else ''})…")
@@ -444,7 +445,7 @@ def format_report(results: Sequence[DbResult], config: LoadConfig) -> list[str]:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = [
         f"Exam load: {config.students} simulated students over HTTP, a save every ~{config.interval:g} s each, "
-        f"{config.duration:.0f} s per database, gunicorn {config.workers} workers x 4 threads, "
+        f"{config.duration:.0f} s per database, gunicorn {config.workers} workers x {config.threads} threads, "
         f"{os.cpu_count()} CPUs (load average {load:.2f} at the end)",
         "",
         f"{'database':<11} {'requests':>8} {'req/s':>7} {'kind':<9} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} "
