@@ -138,3 +138,27 @@ def test_concurrent_writers_never_fork_the_chain(transactional_db):
     report = audit.verify_chain()
     assert report.ok, report.reason
     assert report.checked == AuditRecord.objects.count() >= 120
+
+
+def test_any_text_hashes_the_same_in_python_and_in_the_database(chain, faculty):
+    """On PostgreSQL the link is computed by the database: the chain must still verify in Python, whatever
+    the record holds (accents, CJK, emoji, quotes, backslashes, a value that looks like a seq)."""
+    for text in ("Müller's \"note\" \\ 日本語 🩺", "123456789012345678901234567890123456789", "", "%s %(x)s"):
+        audit.record_action(faculty, "test.text", subject=("note", text[:20]), data={"text": text, "n": [1.5, None]})
+    audit.record_decision(model_name="m", model_version="1", subject=("x", "1"), inputs={"é": 1},
+                          output={"score": 0.25}, explanation="Erklärung — with a dash", confidence=0.5)
+    report = audit.verify_chain()
+    assert report.ok, report.reason
+    assert list(AuditRecord.objects.values_list("seq", flat=True)) == list(range(1, report.checked + 1))
+
+
+def test_on_postgresql_a_record_is_linked_in_one_round_trip(chain, faculty):
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite links in Python; its writers are serialized by the database file's lock")
+    with CaptureQueriesContext(connection) as queries:
+        audit.record_action(faculty, "test.round-trip")
+    assert len(queries.captured_queries) == 1
+    assert "pg_advisory_xact_lock" in queries[0]["sql"] and "sha256" in queries[0]["sql"]
+    assert audit.verify_chain().ok

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,16 +58,51 @@ def _hashed_fields(record: AuditRecord) -> dict[str, Any]:
 
 
 @functools.cache
-def _head_sql(vendor: str) -> str:
-    """The chain's head in one plain statement; on PostgreSQL behind the chain's lock, in the same round trip.
-    The lock comes first and the head is read by a statement of its own, so its snapshot sees the commit of
-    whoever held the lock before (each statement of a multi-statement query takes a fresh snapshot)."""
+def _head_sql() -> str:
     quote, table = connection.ops.quote_name, AuditRecord._meta.db_table
-    head = f"SELECT {quote('seq')}, {quote('hash')} FROM {quote(table)} ORDER BY {quote('seq')} DESC LIMIT 1"
-    return f"SELECT pg_advisory_xact_lock({_LOCK_KEY}); {head}" if vendor == "postgresql" else head
+    return f"SELECT {quote('seq')}, {quote('hash')} FROM {quote(table)} ORDER BY {quote('seq')} DESC LIMIT 1"
 
 
 _INSERT_RECORD = PreparedInsert(AuditRecord)
+_LINK_COLUMNS = ("seq", "prev_hash", "hash")
+
+
+@functools.cache
+def _linked_insert_sql() -> tuple[str, tuple[Any, ...]]:
+    """PostgreSQL: take the chain's lock, then in a statement of its own (a fresh snapshot, which sees the
+    commit of whoever held the lock before) insert the record linked to the head, the link's SHA-256
+    computed by the database from the canonical JSON the caller split around the record's seq."""
+    quote, table = connection.ops.quote_name, AuditRecord._meta.db_table
+    fields = tuple(f for f in AuditRecord._meta.local_concrete_fields
+                   if f is not AuditRecord._meta.auto_field and f.attname not in _LINK_COLUMNS)
+    columns = ", ".join(quote(f.column) for f in fields)
+    head = f"FROM {quote(table)} ORDER BY {quote('seq')} DESC LIMIT 1"
+    sql = (f"SELECT pg_advisory_xact_lock({_LOCK_KEY}); "
+           f"INSERT INTO {quote(table)} ({columns}, {quote('seq')}, {quote('prev_hash')}, {quote('hash')}) "
+           f"SELECT {', '.join(['%s'] * len(fields))}, link.seq, link.prev, "
+           f"encode(sha256(convert_to(link.prev || %s || link.seq::text || %s, 'UTF8')), 'hex') "
+           f"FROM (SELECT COALESCE((SELECT {quote('seq')} {head}), 0) + 1 AS seq, "
+           f"COALESCE((SELECT {quote('hash')} {head}), %s) AS prev) AS link "
+           f"RETURNING {quote(AuditRecord._meta.auto_field.column)}, {quote('seq')}, {quote('prev_hash')}, "
+           f"{quote('hash')}")
+    return sql, fields
+
+
+def _append_linked_by_postgresql(record: AuditRecord, cursor: Any) -> bool:
+    """One round trip instead of three while every writer of the log waits on the lock (a submission
+    storm is limited by how long it is held). False: the record could not be split, use the plain path."""
+    marker = str(secrets.randbits(128) | 1 << 127)  # stands in for seq in the canonical JSON
+    record.seq = int(marker)
+    before, found, after = canonical_json(_hashed_fields(record)).partition(marker)
+    if not found or marker in after:
+        return False
+    sql, fields = _linked_insert_sql()
+    params = [f.get_db_prep_save(f.pre_save(record, True), connection) for f in fields]
+    cursor.execute(sql, [*params, before, after, GENESIS_HASH])
+    cursor.nextset()
+    record.pk, record.seq, record.prev_hash, record.hash = cursor.fetchone()
+    record._state.adding, record._state.db = False, connection.alias
+    return True
 
 
 def _append(**fields: Any) -> AuditRecord:
@@ -76,18 +112,17 @@ def _append(**fields: Any) -> AuditRecord:
     fields.setdefault("actor_label", actor.get_username() if actor is not None else "")
     # JSON round-trips (tuples become lists, keys become strings) so the stored value hashes the same.
     fields["output"] = json.loads(canonical_json(fields.get("output") or {}))
-    # Everything but the link is built before the lock: every writer of the log waits while it is held,
-    # and under a submission storm the time between taking it and committing limits submissions per second.
-    record = AuditRecord(**fields)
+    record = AuditRecord(created_at=clock.now(), **fields)  # built before the lock, which every writer waits on
     # savepoint=False: inside a caller's transaction (most records are) a failure here must undo the
     # caller's change too, and two savepoint round trips per record were a measurable part of a submission.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(_head_sql(connection.vendor))
+        if connection.vendor == "postgresql" and _append_linked_by_postgresql(record, cursor):
+            return record
         if connection.vendor == "postgresql":
-            cursor.nextset()
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        cursor.execute(_head_sql())  # after the lock: its snapshot must see the last commit
         head = cursor.fetchone()
         record.seq = head[0] + 1 if head else 1
-        record.created_at = clock.now()
         record.prev_hash = head[1] if head else GENESIS_HASH
         record.hash = _record_hash(_hashed_fields(record), record.prev_hash)
         _INSERT_RECORD.run(record)  # save(force_insert=True) without compiling the INSERT each time
