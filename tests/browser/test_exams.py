@@ -117,3 +117,28 @@ def test_an_answer_given_while_the_script_loads_is_saved_once_it_runs(page, live
         route.continue_()
     _wait_saved(page)
     assert Attempt.objects.get(exam__title="Slow network").items.get(position=1).chosen_index is not None
+
+
+def test_time_up_locks_the_form_and_shows_the_report_submitted_at_the_deadline(page, live_server, bank, student):
+    from datetime import timedelta
+
+    from medtutor.core import clock
+
+    exam = make_exam(bank, time_limit_minutes=30, title="Short block")
+    login(page, live_server.url, student.username, PASSWORD)
+    page.goto(f"{live_server.url}/exams/")
+    page.get_by_role("link", name="Short block").click()
+    page.get_by_role("button", name="Start the exam").click()
+    page.wait_for_selector("form[data-exam-form][data-autosave=on]")
+    page.locator("label[for=choice-1]").click()
+    _wait_saved(page)
+    attempt = Attempt.objects.get(exam=exam)
+    Attempt.objects.filter(pk=attempt.pk).update(deadline_at=clock.now() + timedelta(seconds=4))
+    page.reload()  # the timer counts down from the server's seconds left
+    page.wait_for_selector("form[data-exam-form][data-autosave=on]")
+    expect(page.locator("[data-timer-announce]")).to_have_text(re.compile("Time is up"), timeout=10_000)
+    assert page.locator("#choice-2").is_disabled()
+    page.wait_for_url("**/report/", timeout=15_000)
+    attempt.refresh_from_db()
+    assert attempt.submit_reason == "deadline" and attempt.submitted_at == attempt.deadline_at
+    assert attempt.items.get(position=1).chosen_index is not None  # the answer saved before the deadline counts

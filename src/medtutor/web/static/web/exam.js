@@ -45,8 +45,11 @@
         value.textContent = "0:00";
         if (announce) announce.textContent = "Time is up. Your answers are being submitted.";
         if (onExpire) onExpire();
-        /* The server submits the attempt on the next request and shows the report. */
-        window.setTimeout(function () { window.location.assign(timer.getAttribute("data-expire-url")); }, 1500);
+        /* The server has closed the attempt at its deadline whatever happens here (later answers are refused,
+           the score counts what was saved by then), so the report can wait: each browser asks for it within
+           1.5 to 6 s, not all of a cohort's in the same second. */
+        var wait = 1500 + Math.floor(Math.random() * 4500);
+        window.setTimeout(function () { window.location.assign(timer.getAttribute("data-expire-url")); }, wait);
       }
     }
     var handle = window.setInterval(tick, 1000);
