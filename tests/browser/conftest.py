@@ -4,8 +4,12 @@ import os
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = os.environ.get("MEDTUTOR_CHROMIUM", "/usr/bin/chromium")
+# Assertions wait as long as actions do (15 s below): on two busy cores a page can take more than expect's
+# default 5 s to arrive, and a slow machine is not a failure of what the test checks.
+expect.set_options(timeout=15_000)
 
 
 def pytest_collection_modifyitems(items):
