@@ -73,8 +73,7 @@ def _linked_insert_sql() -> tuple[str, tuple[Any, ...]]:
     commit of whoever held the lock before) insert the record linked to the head, the link's SHA-256
     computed by the database from the canonical JSON the caller split around the record's seq."""
     quote, table = connection.ops.quote_name, AuditRecord._meta.db_table
-    fields = tuple(f for f in AuditRecord._meta.local_concrete_fields
-                   if f is not AuditRecord._meta.auto_field and f.attname not in _LINK_COLUMNS)
+    fields = tuple(f for f in _INSERT_RECORD.fields if f.attname not in _LINK_COLUMNS)
     columns = ", ".join(quote(f.column) for f in fields)
     head = f"FROM {quote(table)} ORDER BY {quote('seq')} DESC LIMIT 1"
     sql = (f"SELECT pg_advisory_xact_lock({_LOCK_KEY}); "
@@ -97,8 +96,7 @@ def _append_linked_by_postgresql(record: AuditRecord, cursor: Any) -> bool:
     if not found or marker in after:
         return False
     sql, fields = _linked_insert_sql()
-    params = [f.get_db_prep_save(f.pre_save(record, True), connection) for f in fields]
-    cursor.execute(sql, [*params, before, after, GENESIS_HASH])
+    cursor.execute(sql, [*PreparedInsert.values(record, connection, fields), before, after, GENESIS_HASH])
     cursor.nextset()
     record.pk, record.seq, record.prev_hash, record.hash = cursor.fetchone()
     record._state.adding, record._state.db = False, connection.alias

@@ -129,9 +129,8 @@ class PreparedInsert:
             if connection.features.can_return_columns_from_insert:
                 sql += f" RETURNING {quote(self.key.column)}"
             self._sql[using] = sql
-        params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in self.fields]
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, self.values(instance, connection, self.fields))
             if connection.features.can_return_columns_from_insert:
                 key = cursor.fetchone()[0]
             else:
@@ -139,3 +138,8 @@ class PreparedInsert:
         setattr(instance, self.key.attname, key)
         instance._state.adding = False
         instance._state.db = using
+
+    @staticmethod
+    def values(instance: Model, connection: Any, fields: Sequence[Any]) -> list[Any]:
+        """The database values of `fields` for a new row, as save(force_insert=True) prepares them."""
+        return [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
